@@ -1,0 +1,805 @@
+/*
+ * catalog.c: the rules of the catalog over the store. Publishing turns a
+ * document into a descriptor (the normalized model, stored at every
+ * revision), a signed summary (current per product, and in the domain's
+ * log by seq), and the links that attach ODCS contracts to products.
+ *
+ * Key layouts (see store/store.h for the tables):
+ *   DESC  id 0 seq(BE8)            -> canonical descriptor
+ *   CUR   id                       -> signed envelope
+ *   LOG   domain 0 seq(BE8)        -> signed envelope
+ *   SEQ   domain                   -> seq(BE8)
+ *   DKEY  domain                   -> public key
+ *   REF   "cid" 0 contract-id 0 product-id   (ODPS outputPorts contractId)
+ *   REF   "dp" 0 product-id 0 contract-id    (ODCS dataProduct)
+ */
+#include "node/node.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define KEY_MAX 511
+
+/* key3 writes a, 0, b[, 0, c] into k; returns its length or 0 if too long. */
+static size_t
+key3(uint8_t *k, const char *a, const char *b, const char *c)
+{
+    int n = c ? snprintf((char *) k, KEY_MAX + 1, "%s%c%s%c%s", a, 0, b, 0, c)
+              : snprintf((char *) k, KEY_MAX + 1, "%s%c%s", a, 0, b);
+
+    return n < 0 || n > KEY_MAX ? 0 : (size_t) n;
+}
+
+/* keyseq writes s, 0, seq(BE8) into k; returns its length or 0. */
+static size_t
+keyseq(uint8_t *k, const char *s, uint64_t seq)
+{
+    size_t n = strlen(s);
+
+    if (n + 9 > KEY_MAX)
+        return 0;
+    memcpy(k, s, n);
+    k[n] = 0;
+    store_u64_be(k + n + 1, seq);
+    return n + 9;
+}
+
+static weft_err
+seq_get(store_txn *t, const char *domain, uint64_t *out)
+{
+    store_val v;
+    weft_err  err = store_get(t, STORE_SEQ, domain, strlen(domain), &v);
+
+    if (err == WEFT_ENOTFOUND) {
+        *out = 0;
+        return WEFT_OK;
+    }
+    if (err == WEFT_OK && v.n != 8)
+        return WEFT_ESTORE;
+    if (err == WEFT_OK)
+        *out = store_be_u64(v.p);
+    return err;
+}
+
+static weft_err
+seq_put(store_txn *t, const char *domain, uint64_t seq)
+{
+    uint8_t b[8];
+
+    store_u64_be(b, seq);
+    return store_put(t, STORE_SEQ, domain, strlen(domain), b, 8);
+}
+
+weft_err
+catalog_summary(node *n, store_txn *t, pv_arena *a, const char *id, pv **out)
+{
+    store_val v;
+    weft_err  err = store_get(t, STORE_CUR, id, strlen(id), &v);
+
+    (void) n;
+    if (err != WEFT_OK)
+        return err;
+    return proto_envelope_read(a, v.p, v.n, out, NULL);
+}
+
+typedef struct desc_scan {
+    pv_arena   *a;
+    const char *version; /* NULL: take the first (latest) */
+    pv         *desc;
+    uint64_t    seq;
+    weft_err    err;
+} desc_scan;
+
+static int
+desc_cb(void *ctx, store_val k, store_val v)
+{
+    desc_scan *s = ctx;
+    pv        *d;
+
+    if (k.n < 9)
+        return WEFT_ESTORE;
+    if ((s->err = proto_decode(s->a, v.p, v.n, &d, NULL)) != WEFT_OK)
+        return s->err;
+    if (s->version != NULL) {
+        const char *ver = pv_getstr(d, "version");
+
+        if (ver == NULL || strcmp(ver, s->version) != 0)
+            return 0;
+    }
+    s->desc = d;
+    s->seq = store_be_u64(k.p + k.n - 8);
+    return -1; /* found: stop */
+}
+
+weft_err
+catalog_descriptor(node *n, store_txn *t, pv_arena *a, const char *id,
+    const char *version, pv **desc, uint64_t *seq)
+{
+    uint8_t   k[KEY_MAX + 1];
+    size_t    kl = strlen(id) + 1;
+    char      vn[80];
+    desc_scan s = { a, NULL, NULL, 0, WEFT_OK };
+    weft_err  err;
+
+    (void) n;
+    if (kl > KEY_MAX)
+        return WEFT_ENOTFOUND;
+    memcpy(k, id, kl);
+    if (version != NULL) {
+        if (proto_version_norm(version, vn, sizeof(vn)) != WEFT_OK)
+            return WEFT_EINVAL;
+        s.version = vn;
+    }
+    err = store_each(t, STORE_DESC, k, kl, true, desc_cb, &s);
+    if (s.desc == NULL)
+        return err != WEFT_OK && err != (weft_err) -1 ? err : WEFT_ENOTFOUND;
+    *desc = s.desc;
+    if (seq)
+        *seq = s.seq;
+    return WEFT_OK;
+}
+
+/* ---- effective model: a product with its contracts merged in ------- */
+
+static int
+class_rank(const char *c)
+{
+    static const char *const ranks[]
+        = { "public", "internal", "confidential", "restricted" };
+
+    for (int i = 0; c && i < 4; i++)
+        if (strcmp(c, ranks[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* shallow returns a copy of map m whose arrays are fresh (items shared). */
+static pv *
+shallow(pv_arena *a, const pv *m)
+{
+    pv *c = pv_map(a);
+
+    for (uint32_t i = 0; c && i < m->u.m.n; i++) {
+        const pv *v = m->u.m.kv[i].v;
+        pv       *nv = (pv *) v;
+
+        if (v->type == PV_ARR && (nv = pv_arr(a)) != NULL)
+            for (uint32_t j = 0; j < v->u.a.n; j++)
+                if (pv_push(a, nv, v->u.a.v[j]) != WEFT_OK)
+                    return NULL;
+        if (nv == NULL || pv_set(a, c, m->u.m.kv[i].k->u.s.p, nv))
+            return NULL;
+    }
+    return c;
+}
+
+static weft_err
+append_all(pv_arena *a, pv *dst, const pv *src, bool unique)
+{
+    weft_err err;
+
+    if (dst == NULL || src == NULL || src->type != PV_ARR
+        || dst->type != PV_ARR)
+        return WEFT_OK;
+    for (uint32_t i = 0; i < src->u.a.n; i++) {
+        bool dup = false;
+
+        for (uint32_t j = 0; unique && j < dst->u.a.n && !dup; j++)
+            dup = pv_equal(dst->u.a.v[j], src->u.a.v[i]);
+        if (!dup && (err = pv_push(a, dst, src->u.a.v[i])) != WEFT_OK)
+            return err;
+    }
+    return WEFT_OK;
+}
+
+static weft_err
+merge_contract(pv_arena *a, pv *eff, const pv *c)
+{
+    const char *cc = pv_getstr(c, "classification");
+    const char *pc = pv_getstr(eff, "classification");
+    pv         *q = pv_get(eff, "quality"), *cq = pv_get(c, "quality");
+    weft_err    err;
+
+    if ((err = append_all(
+             a, pv_get(eff, "schemas"), pv_get(c, "schemas"), false))
+        || (err = append_all(a, pv_get(eff, "tags"), pv_get(c, "tags"), true))
+        || (err
+            = append_all(a, pv_get(eff, "formats"), pv_get(c, "formats"), true))
+        || (err = append_all(a, pv_get(eff, "sla"), pv_get(c, "sla"), false)))
+        return err;
+    if (class_rank(cc) > class_rank(pc)
+        && (err = pv_setstr(a, eff, "classification", cc)))
+        return err;
+    if (q != NULL && q->type == PV_MAP && cq != NULL && cq->type == PV_MAP) {
+        static const char *const keys[]
+            = { "completeness", "accuracy", "freshness_s" };
+        pv *nq = shallow(a, q);
+
+        for (int i = 0; nq && i < 3; i++) {
+            const pv *mine = pv_get(nq, keys[i]), *theirs = pv_get(cq, keys[i]);
+
+            if ((mine == NULL || mine->type == PV_NIL) && theirs != NULL
+                && pv_set(a, nq, keys[i], (pv *) theirs) != WEFT_OK)
+                return WEFT_ENOMEM;
+        }
+        if (nq == NULL || pv_set(a, eff, "quality", nq) != WEFT_OK)
+            return WEFT_ENOMEM;
+    }
+    return WEFT_OK;
+}
+
+typedef struct attach {
+    node      *n;
+    store_txn *t;
+    pv_arena  *a;
+    pv        *eff;
+    pv        *ids; /* contract catalog ids merged so far */
+} attach;
+
+static weft_err
+attach_one(attach *at, const char *cid)
+{
+    pv      *c, *sum, *s;
+    weft_err err;
+
+    for (uint32_t i = 0; i < at->ids->u.a.n; i++)
+        if (strcmp(at->ids->u.a.v[i]->u.s.p, cid) == 0)
+            return WEFT_OK;
+    if (catalog_summary(at->n, at->t, at->a, cid, &sum) != WEFT_OK)
+        return WEFT_OK; /* not published (yet): attaches when it is */
+    if (strcmp(pv_getstr(sum, "kind"), "contract") != 0
+        || strcmp(pv_getstr(sum, "status"), "retired") == 0)
+        return WEFT_OK;
+    err = catalog_descriptor(at->n, at->t, at->a, cid, NULL, &c, NULL);
+    if (err != WEFT_OK)
+        return err == WEFT_ENOTFOUND ? WEFT_OK : err;
+    if ((err = merge_contract(at->a, at->eff, c)) != WEFT_OK)
+        return err;
+    if ((s = pv_strz(at->a, cid)) == NULL)
+        return WEFT_ENOMEM;
+    return pv_push(at->a, at->ids, s);
+}
+
+static int
+attach_dp_cb(void *ctx, store_val k, store_val v)
+{
+    attach     *at = ctx;
+    const char *cid = memchr(k.p + 3, 0, k.n - 3);
+    char        id[KEY_MAX + 1];
+    size_t      n;
+
+    (void) v;
+    if (cid == NULL)
+        return 0;
+    n = k.n - (size_t) ((const uint8_t *) cid + 1 - k.p);
+    memcpy(id, cid + 1, n);
+    id[n] = 0;
+    return attach_one(at, id);
+}
+
+/*
+ * effective builds the model a product's summary is made from: its own
+ * descriptor plus every contract attached to it (by an output port's
+ * contractId, or by the contract's dataProduct), plus the status and
+ * deprecation that status changes set.
+ */
+static weft_err
+effective(node *n, store_txn *t, pv_arena *a, const pv *desc,
+    const pv *status_from, pv **out)
+{
+    attach    at = { n, t, a, shallow(a, desc), pv_arr(a) };
+    const pv *cs = pv_get(desc, "contracts");
+    uint8_t   k[KEY_MAX + 1];
+    size_t    kl;
+    char      cid[KEY_MAX + 1];
+    weft_err  err;
+
+    if (at.eff == NULL || at.ids == NULL)
+        return WEFT_ENOMEM;
+    if (strcmp(pv_getstr(desc, "kind"), "product") == 0) {
+        for (uint32_t i = 0; cs && i < cs->u.a.n; i++) {
+            char slug[160];
+
+            if (proto_slug(cs->u.a.v[i]->u.s.p, slug, sizeof(slug)))
+                continue;
+            snprintf(
+                cid, sizeof(cid), "%s/%s", pv_getstr(desc, "domain"), slug);
+            if ((err = attach_one(&at, cid)) != WEFT_OK)
+                return err;
+        }
+        if ((kl = key3(k, "dp", pv_getstr(desc, "id"), "")) == 0)
+            return WEFT_ETOOBIG;
+        err = store_each(t, STORE_REF, k, kl, false, attach_dp_cb, &at);
+        if (err != WEFT_OK)
+            return err;
+        if ((err = pv_set(a, at.eff, "contracts", at.ids)) != WEFT_OK)
+            return err;
+    }
+    if (status_from != NULL
+        && ((err = pv_set(a, at.eff, "status", pv_get(status_from, "status")))
+            || (err = pv_set(a, at.eff, "deprecation",
+                    pv_get(status_from, "deprecation")))))
+        return err;
+    *out = at.eff;
+    return WEFT_OK;
+}
+
+/* ---- writing a summary ---------------------------------------------- */
+
+/* issue signs and stores a new summary of eff with the next seq. */
+static weft_err
+issue(node *n, store_txn *t, pv_arena *a, const pv *eff, const uint8_t body[32],
+    pv **out)
+{
+    const char *id = pv_getstr(eff, "id");
+    uint64_t    seq;
+    uint8_t     k[KEY_MAX + 1];
+    size_t      kl;
+    weft_buf    env;
+    pv         *sum;
+    weft_err    err;
+
+    if ((err = seq_get(t, n->domain, &seq)) != WEFT_OK)
+        return err;
+    seq++;
+    err = proto_summary_build(a, eff, crypto_key_public(n->key), body, seq,
+        (int64_t) time(NULL), &sum);
+    if (err != WEFT_OK)
+        return err;
+    weft_buf_init(&env, WEFT_SUMMARY_MAX + 256);
+    if ((err = proto_envelope_seal(sum, n->key, &env)) != WEFT_OK)
+        goto done;
+    if ((kl = keyseq(k, n->domain, seq)) == 0) {
+        err = WEFT_ETOOBIG;
+        goto done;
+    }
+    if ((err = store_put(t, STORE_CUR, id, strlen(id), env.p, env.len))
+        || (err = store_put(t, STORE_LOG, k, kl, env.p, env.len))
+        || (err = seq_put(t, n->domain, seq)))
+        goto done;
+    *out = sum;
+done:
+    weft_buf_free(&env);
+    return err;
+}
+
+/* same_content reports whether sum and a rebuilt summary differ only in
+ * seq and times. */
+static bool
+same_content(pv_arena *a, const pv *cur, const pv *eff, node *n)
+{
+    pv *re;
+
+    if (proto_summary_build(a, eff, crypto_key_public(n->key),
+            (const uint8_t *) pv_get(cur, "body")->u.s.p,
+            (uint64_t) pv_getint(cur, "seq", 0), pv_getint(cur, "issued", 0),
+            &re)
+        != WEFT_OK)
+        return false;
+    return pv_equal(re, cur);
+}
+
+/* reissue rebuilds product id's summary (a contract changed) if needed. */
+static weft_err
+reissue(node *n, store_txn *t, pv_arena *a, const char *id)
+{
+    pv      *cur, *desc, *eff, *sum;
+    weft_err err;
+
+    if (catalog_summary(n, t, a, id, &cur) != WEFT_OK
+        || strcmp(pv_getstr(cur, "domain"), n->domain) != 0
+        || strcmp(pv_getstr(cur, "kind"), "product") != 0)
+        return WEFT_OK;
+    if ((err = catalog_descriptor(n, t, a, id, NULL, &desc, NULL))
+        || (err = effective(n, t, a, desc, cur, &eff)))
+        return err == WEFT_ENOTFOUND ? WEFT_OK : err;
+    if (same_content(a, cur, eff, n))
+        return WEFT_OK;
+    return issue(
+        n, t, a, eff, (const uint8_t *) pv_get(cur, "body")->u.s.p, &sum);
+}
+
+typedef struct reissue_ctx {
+    node      *n;
+    store_txn *t;
+    pv_arena  *a;
+    size_t     skip;
+} reissue_ctx;
+
+static int
+reissue_cb(void *ctx, store_val k, store_val v)
+{
+    reissue_ctx *r = ctx;
+    char         id[KEY_MAX + 1];
+    size_t       n = k.n - r->skip;
+
+    (void) v;
+    memcpy(id, k.p + r->skip, n);
+    id[n] = 0;
+    return reissue(r->n, r->t, r->a, id);
+}
+
+/* link records a document's references and refreshes what it touches. */
+static weft_err
+link(node *n, store_txn *t, pv_arena *a, const pv *desc)
+{
+    const char *id = pv_getstr(desc, "id"), *dom = pv_getstr(desc, "domain");
+    const pv   *cs = pv_get(desc, "contracts");
+    uint8_t     k[KEY_MAX + 1];
+    char        target[KEY_MAX + 1], slug[160];
+    size_t      kl;
+    reissue_ctx r = { n, t, a, 0 };
+    weft_err    err;
+
+    if (strcmp(pv_getstr(desc, "kind"), "product") == 0) {
+        for (uint32_t i = 0; cs && i < cs->u.a.n; i++) {
+            if (proto_slug(cs->u.a.v[i]->u.s.p, slug, sizeof(slug)))
+                continue;
+            snprintf(target, sizeof(target), "%s/%s", dom, slug);
+            if ((kl = key3(k, "cid", target, id))
+                && (err = store_put(t, STORE_REF, k, kl, "", 0)))
+                return err;
+        }
+        return WEFT_OK;
+    }
+    /* A contract: link it to its product by name, then refresh products. */
+    if (pv_getstr(desc, "data_product") != NULL) {
+        snprintf(target, sizeof(target), "%s/%s", dom,
+            pv_getstr(desc, "data_product"));
+        if ((kl = key3(k, "dp", target, id))
+            && (err = store_put(t, STORE_REF, k, kl, "", 0)))
+            return err;
+        if ((err = reissue(n, t, a, target)) != WEFT_OK)
+            return err;
+    }
+    if ((kl = key3(k, "cid", id, "")) == 0)
+        return WEFT_ETOOBIG;
+    r.skip = kl;
+    return store_each(t, STORE_REF, k, kl, false, reissue_cb, &r);
+}
+
+/* ---- publishing ----------------------------------------------------- */
+
+/* where rewrites a "line L, column C: what" diagnostic as "file:L:C: what". */
+static void
+where(weft_diag *d, const char *file)
+{
+    unsigned  line, col;
+    int       used = 0;
+    weft_diag o;
+
+    if (sscanf(d->msg, "line %u, column %u: %n", &line, &col, &used) == 2
+        && used > 0)
+        snprintf(o.msg, sizeof(o.msg), "%s:%u:%u: %s", file, line, col,
+            d->msg + used);
+    else
+        snprintf(o.msg, sizeof(o.msg), "%s: %s", file, d->msg);
+    *d = o;
+}
+
+typedef struct pub {
+    node       *n;
+    store_txn  *t;
+    pv_arena   *a;
+    const char *file;
+    bool        dry_run;
+    pv         *res;
+    bool        fatal; /* the transaction holds a partial write */
+} pub;
+
+static weft_err
+check_current(
+    pub *p, const pv *desc, const uint8_t hash[32], pv **cur, weft_diag *d)
+{
+    const char *id = pv_getstr(desc, "id");
+    const char *ver = pv_getstr(desc, "version"), *cv, *st;
+
+    *cur = NULL;
+    if (catalog_summary(p->n, p->t, p->a, id, cur) != WEFT_OK)
+        return WEFT_OK;
+    cv = pv_getstr(*cur, "version");
+    st = pv_getstr(*cur, "status");
+    if (memcmp(pv_get(*cur, "body")->u.s.p, hash, 32) == 0)
+        return WEFT_OK;
+    if (proto_version_cmp(ver, cv) < 0)
+        return weft_diagf(d, WEFT_EVERSION,
+            "%s: version %s of %s is lower "
+            "than the current version %s",
+            p->file, ver, id, cv);
+    if (strcmp(st, "retired") == 0 && proto_version_cmp(ver, cv) <= 0)
+        return weft_diagf(d, WEFT_ESTATE,
+            "%s: %s is retired; publish a "
+            "version above %s to bring it back",
+            p->file, id, cv);
+    return WEFT_OK;
+}
+
+static weft_err
+store_new(pub *p, const pv *desc, const weft_buf *bytes, const uint8_t hash[32],
+    pv **sum)
+{
+    const char *id = pv_getstr(desc, "id");
+    uint64_t    seq;
+    uint8_t     k[KEY_MAX + 1];
+    size_t      kl;
+    pv         *eff;
+    weft_err    err;
+
+    /* Validation is over: from here a failure dooms the whole batch. */
+    p->fatal = true;
+    if ((err = effective(p->n, p->t, p->a, desc, NULL, &eff))
+        || (err = issue(p->n, p->t, p->a, eff, hash, sum)))
+        return err;
+    seq = (uint64_t) pv_getint(*sum, "seq", 0);
+    if ((kl = keyseq(k, id, seq)) == 0)
+        return WEFT_ETOOBIG;
+    if ((err = store_put(p->t, STORE_DESC, k, kl, bytes->p, bytes->len)))
+        return err;
+    return link(p->n, p->t, p->a, desc);
+}
+
+static weft_err
+publish_one(pub *p, const pv *data, weft_diag *d)
+{
+    pv         *doc, *desc, *cur, *sum = NULL;
+    uint8_t     hash[32];
+    char        hex[65];
+    weft_buf    bytes;
+    const char *dom;
+    weft_err    err;
+
+    if (data->type != PV_BIN || data->u.s.len > WEFT_DOC_MAX)
+        return weft_diagf(d, WEFT_ETOOBIG,
+            "%s: %u bytes, over the %u-byte "
+            "document limit",
+            p->file, data->u.s.len, WEFT_DOC_MAX);
+    if ((err = proto_yaml_parse(
+             p->a, (const uint8_t *) data->u.s.p, data->u.s.len, &doc, d))
+        || (err = proto_normalize(p->a, doc, p->n->domain, &desc, d))) {
+        where(d, p->file);
+        return err;
+    }
+    dom = pv_getstr(desc, "domain");
+    if (strcmp(dom, p->n->domain) != 0)
+        return weft_diagf(d, WEFT_EDOMAIN,
+            "%s: domain '%s' is not this "
+            "node's domain '%s': a node only speaks for its "
+            "own domain",
+            p->file, dom, p->n->domain);
+    weft_buf_init(&bytes, WEFT_DESC_MAX);
+    if ((err = proto_encode(desc, &bytes)) != WEFT_OK) {
+        weft_diagf(d, err, "%s: descriptor: %s", p->file, weft_strerror(err));
+        goto done;
+    }
+    crypto_blake2b(bytes.p, bytes.len, hash);
+    if ((err = check_current(p, desc, hash, &cur, d)) != WEFT_OK)
+        goto done;
+    if (cur != NULL && memcmp(pv_get(cur, "body")->u.s.p, hash, 32) == 0)
+        sum = cur; /* identical content: nothing changes */
+    else if (!p->dry_run && (err = store_new(p, desc, &bytes, hash, &sum)))
+        weft_diagf(d, err, "%s: store: %s", p->file, weft_strerror(err));
+    crypto_hex(hash, 32, hex);
+    if (err == WEFT_OK
+        && ((err = pv_setstr(p->a, p->res, "id", pv_getstr(desc, "id")))
+            || (err = pv_setstr(p->a, p->res, "name", pv_getstr(desc, "name")))
+            || (err = pv_setstr(p->a, p->res, "kind", pv_getstr(desc, "kind")))
+            || (err = pv_setstr(
+                    p->a, p->res, "version", pv_getstr(desc, "version")))
+            || (err = pv_setint(
+                    p->a, p->res, "seq", sum ? pv_getint(sum, "seq", 0) : 0))
+            || (err = pv_setstr(p->a, p->res, "hash", hex))
+            || (err
+                = pv_set(p->a, p->res, "changed", pv_bool(p->a, sum != cur)))))
+        weft_diagf(d, err, "%s: %s", p->file, weft_strerror(err));
+done:
+    weft_buf_free(&bytes);
+    return err;
+}
+
+weft_err
+catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results)
+{
+    store_txn *t;
+    weft_err   err;
+    uint32_t   ok = 0;
+
+    if ((err = store_begin(n->st, true, &t)) != WEFT_OK)
+        return err;
+    for (uint32_t i = 0; i < docs->u.a.n; i++) {
+        const pv   *doc = docs->u.a.v[i];
+        const char *file = pv_getstr(doc, "name");
+        pv         *res = pv_map(a);
+        pub         p = { n, t, a, file ? file : "-", dry_run, res, false };
+        weft_diag   d = { "" };
+
+        if (res == NULL || pv_push(a, results, res) != WEFT_OK) {
+            err = WEFT_ENOMEM;
+            break;
+        }
+        pv_setstr(a, res, "file", p.file);
+        err = publish_one(
+            &p, pv_get(doc, "data") ? pv_get(doc, "data") : pv_nil(a), &d);
+        pv_set(a, res, "ok", pv_bool(a, err == WEFT_OK));
+        pv_setint(a, res, "code", err);
+        if (err != WEFT_OK) {
+            pv_setstr(a, res, "error", d.msg[0] ? d.msg : weft_strerror(err));
+            log_msg(LOG_INFO, "publish refused: %s", d.msg);
+        } else
+            ok++;
+        if (p.fatal && err != WEFT_OK)
+            break; /* the transaction holds half a publish: drop it all */
+        err = WEFT_OK;
+    }
+    if (err != WEFT_OK || dry_run || ok == 0) {
+        store_abort(t);
+        return err;
+    }
+    return store_commit(t);
+}
+
+/* ---- status changes ------------------------------------------------- */
+
+static weft_err
+status_check(
+    node *n, const pv *cur, const char *id, const char *status, weft_diag *d)
+{
+    const char *st = pv_getstr(cur, "status");
+
+    if (strcmp(pv_getstr(cur, "domain"), n->domain) != 0)
+        return weft_diagf(d, WEFT_EDOMAIN,
+            "%s belongs to domain '%s'; only "
+            "its own node can change it",
+            id, pv_getstr(cur, "domain"));
+    if (strcmp(st, "retired") == 0)
+        return weft_diagf(d, WEFT_ESTATE, "%s is already retired", id);
+    if (strcmp(st, status) == 0 && strcmp(status, "deprecated") != 0)
+        return weft_diagf(d, WEFT_ESTATE, "%s is already %s", id, status);
+    return WEFT_OK;
+}
+
+static pv *
+deprecation(pv_arena *a, const char *reason, const char *sunset,
+    const char *replaced_by)
+{
+    pv *m = pv_map(a);
+
+    if (m == NULL || pv_setstr(a, m, "reason", reason)
+        || pv_setstr(a, m, "sunset", sunset)
+        || pv_setstr(a, m, "replaced_by", replaced_by))
+        return NULL;
+    return m;
+}
+
+weft_err
+catalog_set_status(node *n, pv_arena *a, const char *id, const char *status,
+    const char *reason, const char *sunset, const char *replaced_by, pv **out,
+    weft_diag *d)
+{
+    store_txn *t;
+    pv        *cur, *desc, *eff, *st, *sum;
+    weft_err   err;
+
+    if ((err = store_begin(n->st, true, &t)) != WEFT_OK)
+        return weft_diagf(d, err, "store: %s", weft_strerror(err));
+    if ((err = catalog_summary(n, t, a, id, &cur)) != WEFT_OK) {
+        weft_diagf(d, err, "%s: no such product", id);
+        goto fail;
+    }
+    if ((err = status_check(n, cur, id, status, d)) != WEFT_OK)
+        goto fail;
+    if ((err = catalog_descriptor(n, t, a, id, NULL, &desc, NULL))) {
+        weft_diagf(d, err, "%s: descriptor: %s", id, weft_strerror(err));
+        goto fail;
+    }
+    if ((st = pv_map(a)) == NULL || (err = pv_setstr(a, st, "status", status))
+        || (err = pv_set(a, st, "deprecation",
+                reason || sunset || replaced_by
+                    ? deprecation(a, reason, sunset, replaced_by)
+                    : pv_get(cur, "deprecation")))
+        || (err = effective(n, t, a, desc, st, &eff))
+        || (err = issue(n, t, a, eff,
+                (const uint8_t *) pv_get(cur, "body")->u.s.p, &sum))) {
+        weft_diagf(d, err ? err : WEFT_ENOMEM, "%s: %s", id,
+            weft_strerror(err ? err : WEFT_ENOMEM));
+        goto fail;
+    }
+    if ((err = store_commit(t)) != WEFT_OK)
+        return weft_diagf(d, err, "store: %s", weft_strerror(err));
+    *out = sum;
+    return WEFT_OK;
+fail:
+    store_abort(t);
+    return err ? err : WEFT_ENOMEM;
+}
+
+/* ---- list items ----------------------------------------------------- */
+
+pv *
+catalog_item(pv_arena *a, const pv *sum)
+{
+    static const char *const same[] = { "id", "domain", "name", "version",
+        "seq", "status", "owner", "kind", "tags", "deprecation", "issued" };
+    pv                      *m = pv_map(a), *h;
+    char                     hex[65];
+
+    if (m == NULL)
+        return NULL;
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+        if (pv_set(a, m, same[i], pv_get(sum, same[i])) != WEFT_OK)
+            return NULL;
+    h = pv_get(sum, "body");
+    crypto_hex((const uint8_t *) h->u.s.p, 32, hex);
+    if (pv_set(a, m, "classification", pv_get(sum, "class"))
+        || pv_set(a, m, "description", pv_get(sum, "desc"))
+        || pv_setstr(a, m, "hash", hex))
+        return NULL;
+    return m;
+}
+
+/* ---- replicas ------------------------------------------------------- */
+
+static weft_err
+bind_key(
+    node *n, store_txn *t, const char *dom, const uint8_t *pk, weft_diag *d)
+{
+    store_val v;
+    char      fp[CRYPTO_FP_CHARS + 1], have[CRYPTO_FP_CHARS + 1];
+    weft_err  err = store_get(t, STORE_DKEY, dom, strlen(dom), &v);
+
+    (void) n;
+    if (err == WEFT_ENOTFOUND)
+        return store_put(t, STORE_DKEY, dom, strlen(dom), pk, 32);
+    if (err != WEFT_OK)
+        return err;
+    if (v.n == 32 && memcmp(v.p, pk, 32) == 0)
+        return WEFT_OK;
+    crypto_fingerprint(pk, fp);
+    crypto_fingerprint(v.p, have);
+    return weft_diagf(d, WEFT_EDOMAIN,
+        "domain '%s' is bound to key %s; "
+        "refusing a summary signed by key %s",
+        dom, have, fp);
+}
+
+weft_err
+catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
+    const uint8_t *env, size_t envlen, const uint8_t *desc, size_t desclen,
+    bool *added, weft_diag *d)
+{
+    const char *id = pv_getstr(sum, "id"), *dom = pv_getstr(sum, "domain");
+    uint64_t    seq = (uint64_t) pv_getint(sum, "seq", 0), held;
+    uint8_t     k[KEY_MAX + 1];
+    size_t      kl;
+    pv         *cur;
+    weft_err    err;
+
+    *added = false;
+    if ((err = bind_key(
+             n, t, dom, (const uint8_t *) pv_get(sum, "origin")->u.s.p, d))
+        != WEFT_OK)
+        return err;
+    if ((kl = keyseq(k, dom, seq)) == 0)
+        return WEFT_ETOOBIG;
+    /* Every signed summary goes to the domain's log (history). */
+    if (store_get(t, STORE_LOG, k, kl, &(store_val) { 0 }) == WEFT_ENOTFOUND
+        && (err = store_put(t, STORE_LOG, k, kl, env, envlen)))
+        return err;
+    if ((err = seq_get(t, dom, &held)) != WEFT_OK)
+        return err;
+    if (seq > held && (err = seq_put(t, dom, seq)) != WEFT_OK)
+        return err;
+    if (catalog_summary(n, t, a, id, &cur) == WEFT_OK
+        && pv_getint(cur, "seq", 0) >= (int64_t) seq)
+        return WEFT_OK; /* older than or same as what we hold: a replay */
+    if ((err = store_put(t, STORE_CUR, id, strlen(id), env, envlen)))
+        return err;
+    if (desc != NULL) {
+        if ((kl = keyseq(k, id, seq)) == 0)
+            return WEFT_ETOOBIG;
+        if ((err = store_put(t, STORE_DESC, k, kl, desc, desclen)))
+            return err;
+    }
+    *added = true;
+    return WEFT_OK;
+}

@@ -1,0 +1,526 @@
+/*
+ * cli_cmds.c: one function per weft command, and the {name, fn, help}
+ * table (wireguard-tools' habit). Each builds a request, calls the node,
+ * and prints the answer.
+ */
+#include "node/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* req_new starts a request map for op. */
+static pv *
+req_new(cli *c, const char *op)
+{
+    pv *m = pv_map(c->a);
+
+    if (m != NULL && pv_setstr(c->a, m, "op", op) != WEFT_OK)
+        return NULL;
+    return m;
+}
+
+/* call sends req; on an error reply prints it. *rep is the reply. */
+static int
+call(cli *c, const pv *req, pv **rep)
+{
+    const pv *ok;
+    int       rc;
+
+    if (req == NULL)
+        return CLI_FAIL;
+    if ((rc = cli_call(c, req, rep)) != CLI_OK)
+        return rc;
+    ok = pv_get(*rep, "ok");
+    if (ok == NULL || ok->type != PV_BOOL || !ok->u.b)
+        return cli_fail(c, *rep);
+    return CLI_OK;
+}
+
+/* usage_err prints a usage error for the current command. */
+static int
+usage_err(cli *c, const char *what)
+{
+    cli_err(c, "%s", what);
+    cli_usage(stderr, c->cmd);
+    return CLI_FAIL;
+}
+
+/*
+ * getopts parses a command's options; it resets getopt for each command.
+ * Returns the option, -1 at the end, '?' on an error.
+ */
+static int
+getopts(int argc, char **argv, const char *s, const struct option *lo)
+{
+    opterr = 1;
+    return getopt_long(argc, argv, s, lo, NULL);
+}
+
+/* ---- publish -------------------------------------------------------- */
+
+/* read_doc reads one file (or stdin for "-") up to WEFT_DOC_MAX bytes. */
+static int
+read_doc(cli *c, const char *path, weft_buf *b)
+{
+    FILE       *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    struct stat sb;
+    size_t      n;
+    uint8_t     chunk[65536];
+    bool        bad;
+
+    if (f == NULL) {
+        cli_err(c, "%s: %s", path, strerror(errno));
+        return CLI_FAIL;
+    }
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode)
+        && (uint64_t) sb.st_size > WEFT_DOC_MAX) {
+        cli_err(c, "%s: %llu bytes, over the %u-byte document limit", path,
+            (unsigned long long) sb.st_size, WEFT_DOC_MAX);
+        if (f != stdin)
+            fclose(f);
+        return CLI_FAIL;
+    }
+    weft_buf_init(b, WEFT_DOC_MAX);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if (weft_buf_append(b, chunk, n) != WEFT_OK)
+            break;
+    bad = ferror(f) != 0;
+    if (f != stdin)
+        fclose(f);
+    if (n > 0 || bad) {
+        if (n > 0)
+            cli_err(
+                c, "%s: over the %u-byte document limit", path, WEFT_DOC_MAX);
+        else
+            cli_err(c, "%s: read error", path);
+        weft_buf_free(b);
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+static int
+print_results(cli *c, const pv *results)
+{
+    int worst = CLI_OK;
+
+    for (uint32_t i = 0; i < results->u.a.n; i++) {
+        const pv *r = results->u.a.v[i];
+        weft_err  e = (weft_err) pv_getint(r, "code", 0);
+        int       rc = cli_code(e);
+
+        if (e != WEFT_OK)
+            cli_err(c, "%s", pv_getstr(r, "error"));
+        else if (!c->json)
+            printf("%-40s %-10s seq %-6lld %.16s  %s\n", pv_getstr(r, "id"),
+                pv_getstr(r, "version"), (long long) pv_getint(r, "seq", 0),
+                pv_getstr(r, "hash"),
+                pv_get(r, "changed")->u.b ? "published" : "unchanged");
+        worst = rc > worst ? rc : worst;
+    }
+    return worst;
+}
+
+/*
+ * send_batch publishes the documents in docs and merges the results into
+ * all. *dead is set when the node could not be asked or refused the whole
+ * batch: there is no point in sending more.
+ */
+static int
+send_batch(cli *c, pv *docs, bool dry, pv *all, bool *dead)
+{
+    pv *req = req_new(c, "publish"), *rep;
+    int rc;
+
+    if (req == NULL || pv_set(c->a, req, "docs", docs)
+        || pv_set(c->a, req, "dry_run", pv_bool(c->a, dry)))
+        return CLI_FAIL;
+    if ((rc = call(c, req, &rep)) != CLI_OK) {
+        *dead = true;
+        return rc;
+    }
+    const pv *res = pv_get(rep, "results");
+
+    for (uint32_t i = 0; res && i < res->u.a.n; i++)
+        pv_push(c->a, all, res->u.a.v[i]);
+    return print_results(c, res);
+}
+
+static int
+cmd_publish(cli *c, int argc, char **argv)
+{
+    static const struct option lo[]
+        = { { "dry-run", no_argument, NULL, 'n' }, { NULL, 0, NULL, 0 } };
+    bool   dry = false, dead = false;
+    int    opt, rc, worst = CLI_OK;
+    size_t batch = 0;
+    pv    *docs = pv_arr(c->a), *all = pv_arr(c->a);
+
+    while ((opt = getopts(argc, argv, "n", lo)) != -1) {
+        if (opt != 'n')
+            return usage_err(c, "unknown option");
+        dry = true;
+    }
+    if (optind >= argc)
+        return usage_err(c, "give at least one FILE (or - for stdin)");
+    for (int i = optind; i <= argc; i++) {
+        weft_buf b;
+        pv      *doc;
+
+        /* Send what we have when the batch is full or the files end. */
+        if (docs->u.a.n > 0
+            && (i == argc || batch >= WEFT_BATCH_MAX - WEFT_DOC_MAX)) {
+            rc = send_batch(c, docs, dry, all, &dead);
+            worst = rc > worst ? rc : worst;
+            if (dead)
+                return worst;
+            docs = pv_arr(c->a);
+            batch = 0;
+        }
+        if (i == argc)
+            break;
+        if ((rc = read_doc(c, argv[i], &b)) != CLI_OK) {
+            worst = rc;
+            continue;
+        }
+        doc = pv_map(c->a);
+        pv_setstr(c->a, doc, "name", argv[i]);
+        pv_set(c->a, doc, "data", pv_bin(c->a, b.p, b.len));
+        pv_push(c->a, docs, doc);
+        batch += b.len;
+        weft_buf_free(&b);
+    }
+    if (c->json) {
+        pv *m = pv_map(c->a);
+
+        pv_set(c->a, m, "results", all);
+        pv_set(c->a, m, "dry_run", pv_bool(c->a, dry));
+        cli_print_json(m);
+    }
+    return worst;
+}
+
+/* ---- get, list, search ---------------------------------------------- */
+
+static int
+cmd_get(cli *c, int argc, char **argv)
+{
+    static const struct option lo[]
+        = { { "version", required_argument, NULL, 'v' }, { NULL, 0, NULL, 0 } };
+    const char *ver = NULL;
+    pv         *req = req_new(c, "get"), *rep;
+    int         opt, rc;
+
+    while ((opt = getopts(argc, argv, "v:", lo)) != -1) {
+        if (opt != 'v')
+            return usage_err(c, "unknown option");
+        ver = optarg;
+    }
+    if (optind != argc - 1)
+        return usage_err(c, "give exactly one product ID");
+    pv_setstr(c->a, req, "id", argv[optind]);
+    if (ver)
+        pv_setstr(c->a, req, "version", ver);
+    if ((rc = call(c, req, &rep)) != CLI_OK)
+        return rc;
+    if (c->json)
+        return cli_print_json(pv_get(rep, "product"));
+    cli_print_product(pv_get(rep, "product"));
+    return CLI_OK;
+}
+
+static int
+print_products(cli *c, const pv *rep)
+{
+    pv *m;
+
+    if (c->json) {
+        m = pv_map(c->a);
+        pv_set(c->a, m, "products", pv_get(rep, "products"));
+        return cli_print_json(m);
+    }
+    cli_print_table(pv_get(rep, "products"));
+    return CLI_OK;
+}
+
+static int
+cmd_list(cli *c, int argc, char **argv)
+{
+    static const struct option lo[]
+        = { { "domain", required_argument, NULL, 'd' }, { NULL, 0, NULL, 0 } };
+    pv *req = req_new(c, "list"), *rep;
+    int opt, rc;
+
+    while ((opt = getopts(argc, argv, "d:", lo)) != -1) {
+        if (opt != 'd')
+            return usage_err(c, "unknown option");
+        pv_setstr(c->a, req, "domain", optarg);
+    }
+    if (optind != argc)
+        return usage_err(c, "unexpected argument");
+    if ((rc = call(c, req, &rep)) != CLI_OK)
+        return rc;
+    return print_products(c, rep);
+}
+
+static int
+cmd_search(cli *c, int argc, char **argv)
+{
+    pv *req = req_new(c, "search"), *rep, *words = pv_arr(c->a);
+    int opt, rc;
+
+    while ((opt = getopts(argc, argv, "", NULL)) != -1)
+        return usage_err(c, "unknown option");
+    if (optind >= argc)
+        return usage_err(c, "give at least one WORD");
+    for (int i = optind; i < argc; i++) {
+        /* Split each argument on spaces, so quoting does not matter. */
+        char *s = argv[i], *e;
+
+        while (*s) {
+            while (*s == ' ')
+                s++;
+            for (e = s; *e && *e != ' '; e++)
+                ;
+            if (e > s)
+                pv_push(c->a, words, pv_str(c->a, s, (size_t) (e - s)));
+            s = e;
+        }
+    }
+    pv_set(c->a, req, "words", words);
+    if ((rc = call(c, req, &rep)) != CLI_OK)
+        return rc;
+    return print_products(c, rep);
+}
+
+/* ---- status changes ------------------------------------------------- */
+
+static int
+print_changed(cli *c, const pv *rep)
+{
+    const pv *p = pv_get(rep, "product");
+
+    if (c->json)
+        return cli_print_json(p);
+    printf("%s is now %s (seq %lld)\n", pv_getstr(p, "id"),
+        pv_getstr(p, "status"), (long long) pv_getint(p, "seq", 0));
+    return CLI_OK;
+}
+
+static int
+cmd_deprecate(cli *c, int argc, char **argv)
+{
+    static const struct option lo[] = { { "reason", required_argument, NULL,
+                                            'r' },
+        { "sunset", required_argument, NULL, 's' },
+        { "replaced-by", required_argument, NULL, 'b' }, { NULL, 0, NULL, 0 } };
+    pv                        *req = req_new(c, "deprecate"), *rep;
+    int                        opt, rc;
+
+    while ((opt = getopts(argc, argv, "r:s:b:", lo)) != -1) {
+        const char *key = opt == 'r' ? "reason"
+            : opt == 's'             ? "sunset"
+            : opt == 'b'             ? "replaced_by"
+                                     : NULL;
+
+        if (key == NULL)
+            return usage_err(c, "unknown option");
+        pv_setstr(c->a, req, key, optarg);
+    }
+    if (optind != argc - 1)
+        return usage_err(c, "give exactly one product ID");
+    if (pv_getstr(req, "reason") == NULL)
+        return usage_err(c, "--reason TEXT is required");
+    pv_setstr(c->a, req, "id", argv[optind]);
+    if ((rc = call(c, req, &rep)) != CLI_OK)
+        return rc;
+    return print_changed(c, rep);
+}
+
+static int
+cmd_retire(cli *c, int argc, char **argv)
+{
+    pv *req = req_new(c, "retire"), *rep;
+    int opt, rc;
+
+    while ((opt = getopts(argc, argv, "", NULL)) != -1)
+        return usage_err(c, "unknown option");
+    if (optind != argc - 1)
+        return usage_err(c, "give exactly one product ID");
+    pv_setstr(c->a, req, "id", argv[optind]);
+    if ((rc = call(c, req, &rep)) != CLI_OK)
+        return rc;
+    return print_changed(c, rep);
+}
+
+/* ---- status, export, import, help ----------------------------------- */
+
+static int
+cmd_status(cli *c, int argc, char **argv)
+{
+    pv *rep;
+    int opt, rc;
+
+    while ((opt = getopts(argc, argv, "", NULL)) != -1)
+        return usage_err(c, "unknown option");
+    if (optind != argc)
+        return usage_err(c, "unexpected argument");
+    if ((rc = call(c, req_new(c, "status"), &rep)) != CLI_OK)
+        return rc;
+    if (c->json) {
+        pv_set(c->a, rep, "ok", pv_bool(c->a, true));
+        return cli_print_json(rep);
+    }
+    printf("domain       %s\n"
+           "key          %s (%s)\n"
+           "products     %lld own, %lld in the catalog\n"
+           "seq          %lld\n"
+           "store        %lld bytes (%lld in use)\n"
+           "uptime       %lld s\n"
+           "data         %s\n"
+           "version      %s\n",
+        pv_getstr(rep, "domain"), pv_getstr(rep, "fingerprint"),
+        pv_getstr(rep, "key"), (long long) pv_getint(rep, "products", 0),
+        (long long) pv_getint(rep, "catalog", 0),
+        (long long) pv_getint(rep, "seq", 0),
+        (long long) pv_getint(rep, "store_bytes", 0),
+        (long long) pv_getint(rep, "store_used_bytes", 0),
+        (long long) pv_getint(rep, "uptime_s", 0), pv_getstr(rep, "data"),
+        pv_getstr(rep, "version"));
+    return CLI_OK;
+}
+
+static int
+cmd_export(cli *c, int argc, char **argv)
+{
+    static const struct option lo[]
+        = { { "output", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 } };
+    const char *out = NULL;
+    const pv   *b;
+    pv         *rep;
+    FILE       *f;
+    int         opt, rc;
+
+    while ((opt = getopts(argc, argv, "o:", lo)) != -1) {
+        if (opt != 'o')
+            return usage_err(c, "unknown option");
+        out = optarg;
+    }
+    if (optind != argc)
+        return usage_err(c, "unexpected argument");
+    if (out == NULL && isatty(STDOUT_FILENO))
+        return usage_err(c,
+            "the bundle is binary: give -o FILE or "
+            "redirect stdout");
+    if ((rc = call(c, req_new(c, "export"), &rep)) != CLI_OK)
+        return rc;
+    b = pv_get(rep, "bundle");
+    f = out ? fopen(out, "wb") : stdout;
+    if (f == NULL || fwrite(b->u.s.p, 1, b->u.s.len, f) != b->u.s.len
+        || (out && fclose(f) != 0)) {
+        cli_err(c, "%s: %s", out ? out : "stdout", strerror(errno));
+        return CLI_FAIL;
+    }
+    if (out == NULL)
+        fflush(stdout);
+    else if (c->json) {
+        pv *m = pv_map(c->a);
+
+        pv_setint(c->a, m, "entries", pv_getint(rep, "entries", 0));
+        pv_setint(c->a, m, "bytes", b->u.s.len);
+        pv_setstr(c->a, m, "file", out);
+        cli_print_json(m);
+    } else
+        printf("exported %lld entries (%u bytes) to %s\n",
+            (long long) pv_getint(rep, "entries", 0), b->u.s.len, out);
+    return CLI_OK;
+}
+
+static int
+cmd_import(cli *c, int argc, char **argv)
+{
+    pv      *req = req_new(c, "import"), *rep;
+    FILE    *f;
+    weft_buf b;
+    uint8_t  chunk[65536];
+    size_t   n;
+    int      opt, rc;
+
+    while ((opt = getopts(argc, argv, "", NULL)) != -1)
+        return usage_err(c, "unknown option");
+    if (optind != argc - 1)
+        return usage_err(c, "give exactly one bundle FILE (or -)");
+    f = strcmp(argv[optind], "-") == 0 ? stdin : fopen(argv[optind], "rb");
+    if (f == NULL) {
+        cli_err(c, "%s: %s", argv[optind], strerror(errno));
+        return CLI_FAIL;
+    }
+    weft_buf_init(&b, WEFT_MSG_MAX - 4096);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if (weft_buf_append(&b, chunk, n) != WEFT_OK)
+            break;
+    if (f != stdin)
+        fclose(f);
+    if (n > 0) {
+        weft_buf_free(&b);
+        cli_err(c, "%s: over the %u-byte bundle limit", argv[optind],
+            WEFT_MSG_MAX - 4096);
+        return CLI_FAIL;
+    }
+    pv_set(c->a, req, "data", pv_bin(c->a, b.p, b.len));
+    weft_buf_free(&b);
+    if ((rc = call(c, req, &rep)) != CLI_OK)
+        return rc;
+    if (c->json) {
+        pv_set(c->a, rep, "ok", pv_bool(c->a, true));
+        return cli_print_json(rep);
+    }
+    printf("imported %lld summaries (%lld already held)\n",
+        (long long) pv_getint(rep, "added", 0),
+        (long long) pv_getint(rep, "skipped", 0));
+    return CLI_OK;
+}
+
+static int
+cmd_help(cli *c, int argc, char **argv)
+{
+    (void) c;
+    cli_usage(stdout, argc > 1 ? argv[1] : NULL);
+    return CLI_OK;
+}
+
+const cli_cmd cli_commands[] = {
+    { "publish", cmd_publish, "publish [--dry-run] FILE...",
+        "Validates, signs and stores data product descriptors (the article's\n"
+        "data-product: form, ODPS DataProduct, ODCS DataContract). - reads\n"
+        "stdin. Prints id, version, seq and hash per file; identical content\n"
+        "is left unchanged. --dry-run validates without storing.\n" },
+    { "get", cmd_get, "get ID [--version V]",
+        "Prints a product's summary and whole descriptor (a given version\n"
+        "with --version).\n" },
+    { "list", cmd_list, "list [--domain D]",
+        "Lists current products, optionally of one domain.\n" },
+    { "search", cmd_search, "search WORD...",
+        "Finds products whose name, description, tags or schema fields\n"
+        "contain every WORD (case-insensitive).\n" },
+    { "deprecate", cmd_deprecate,
+        "deprecate ID --reason TEXT [--sunset DATE] [--replaced-by ID]",
+        "Signs a deprecation of one of this node's products. DATE is\n"
+        "YYYY-MM-DD. History is kept.\n" },
+    { "retire", cmd_retire, "retire ID",
+        "Signs the retirement of one of this node's products.\n" },
+    { "status", cmd_status, "status",
+        "Shows the node's domain, key fingerprint, product count, store size\n"
+        "and uptime.\n" },
+    { "export", cmd_export, "export [-o FILE]",
+        "Writes a signed bundle of every summary and descriptor held, for an\n"
+        "air-gapped transfer.\n" },
+    { "import", cmd_import, "import FILE",
+        "Verifies every signature in a bundle and stores it; any forgery\n"
+        "refuses the whole bundle.\n" },
+    { "help", cmd_help, "help [COMMAND]", "Explains weft or one command.\n" },
+    { NULL, NULL, NULL, NULL },
+};

@@ -1,0 +1,141 @@
+/*
+ * node.h: the inside of weftd. A node owns its loop, store, identity and
+ * sockets in one struct (no globals). The catalog functions hold the
+ * rules of publishing and replicas over the store; ops turns CLI requests
+ * into catalog calls; server moves requests between nng and the loop.
+ *
+ * Thread use: everything here runs on the libuv loop thread, except the
+ * nng aio callbacks in server.c, which only queue and wake the loop.
+ */
+#ifndef WEFT_NODE_H
+#define WEFT_NODE_H
+
+#include "crypto/crypto.h"
+#include "proto/proto.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define WEFT_VERSION "0.1.0"
+
+/* ---- logging (log.c) ------------------------------------------------ */
+
+typedef enum log_level {
+    LOG_ERROR = 0,
+    LOG_WARN = 1,
+    LOG_INFO = 2,
+    LOG_DEBUG = 3
+} log_level;
+
+/* log_set_level sets the most verbose level printed. */
+void log_set_level(log_level level);
+
+/* log_parse_level maps "error|warn|info|debug" to a level; -1 if none. */
+int log_parse_level(const char *s);
+
+/* log_msg prints one line to stderr: time, level, message. */
+void log_msg(log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- the node ------------------------------------------------------- */
+
+typedef struct server server;
+
+typedef struct node {
+    char        dir[4096];
+    char        domain[WEFT_DOMAIN_MAX + 1];
+    crypto_key *key;
+    store      *st;
+    server     *srv;
+    int64_t     started; /* unix seconds */
+    int         lock_fd;
+} node;
+
+/* ---- the catalog (catalog.c) ---------------------------------------- */
+
+/* A reply under construction: an arena and the map being filled. */
+typedef struct reply {
+    pv_arena *a;
+    pv       *m;
+} reply;
+
+/*
+ * catalog_publish validates, signs and stores the n documents in docs (an
+ * array of {name, data}) in one synced transaction. Each document gets a
+ * result in results: {file, ok, code, error} plus id, version, seq, hash,
+ * changed on success. A bad document is reported and skipped; the rest
+ * are kept. dry_run validates without storing.
+ */
+weft_err catalog_publish(
+    node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results);
+
+/*
+ * catalog_set_status signs a status change (deprecated or retired) of own
+ * product id. reason, sunset and replaced_by may be NULL. *out is the
+ * new summary (in a).
+ */
+weft_err catalog_set_status(node *n, pv_arena *a, const char *id,
+    const char *status, const char *reason, const char *sunset,
+    const char *replaced_by, pv **out, weft_diag *d);
+
+/* catalog_summary reads the current summary of id into a. */
+weft_err catalog_summary(
+    node *n, store_txn *t, pv_arena *a, const char *id, pv **out);
+
+/*
+ * catalog_descriptor reads the descriptor of id: the one the current
+ * summary names, or the latest revision of version when version is set.
+ */
+weft_err catalog_descriptor(node *n, store_txn *t, pv_arena *a, const char *id,
+    const char *version, pv **desc, uint64_t *seq);
+
+/* catalog_item makes the stable list/search item of summary sum. */
+pv *catalog_item(pv_arena *a, const pv *sum);
+
+/*
+ * catalog_accept stores verified replica summaries and descriptors (from
+ * an imported bundle): domain/key binding, replay check, own-seq advance.
+ * Counts go to *added and *skipped.
+ */
+weft_err catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
+    const uint8_t *env, size_t envlen, const uint8_t *desc, size_t desclen,
+    bool *added, weft_diag *d);
+
+/* ---- queries (query.c) ---------------------------------------------- */
+
+/*
+ * query_search fills items with the list items of every current summary
+ * matching all words (case-insensitive substrings of name, id,
+ * description, tags, schema and field names), best matches first. With
+ * no words it lists; domain, when set, restricts to one domain.
+ */
+weft_err query_search(
+    node *n, pv_arena *a, const pv *words, const char *domain, pv *items);
+
+/* ---- bundles (bundle.c) --------------------------------------------- */
+
+/* bundle_export appends a signed bundle of everything held to out. */
+weft_err bundle_export(node *n, weft_buf *out, uint64_t *count);
+
+/* bundle_import verifies a whole bundle, then stores it in one txn. */
+weft_err bundle_import(node *n, const uint8_t *p, size_t len, uint64_t *added,
+    uint64_t *skipped, weft_diag *d);
+
+/* ---- requests (ops.c) ----------------------------------------------- */
+
+/*
+ * ops_handle answers one CLI request of len bytes, appending the encoded
+ * reply to out. It never fails to reply: errors become error replies.
+ */
+void ops_handle(node *n, const uint8_t *req, size_t len, weft_buf *out);
+
+/* ---- the CLI socket (server.c) -------------------------------------- */
+
+/* server_start listens on ipc://DIR/weft.sock with mode 0600. */
+weft_err server_start(node *n, void *loop, weft_diag *d);
+
+/* server_stop stops the socket; safe to call once the loop is stopping. */
+void server_stop(server *s);
+
+#endif

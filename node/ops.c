@@ -1,0 +1,313 @@
+/*
+ * ops.c: the CLI protocol on the node's side. A request is a canonical
+ * msgpack map {op: NAME, ...arguments}; the reply is a map {ok: true, ...}
+ * or {ok: false, code: weft_err, error: TEXT}. docs/protocol.md lists
+ * every op and field. Each op has one handler; the table maps names.
+ */
+#include "node/node.h"
+
+#include <string.h>
+#include <time.h>
+
+typedef weft_err (*op_fn)(node *n, const pv *req, reply *r, weft_diag *d);
+
+static const char *
+arg(const pv *req, const char *key)
+{
+    return pv_getstr(req, key);
+}
+
+static weft_err
+op_publish(node *n, const pv *req, reply *r, weft_diag *d)
+{
+    const pv *docs = pv_get(req, "docs"), *dry = pv_get(req, "dry_run");
+    pv       *results = pv_arr(r->a);
+    weft_err  err;
+
+    if (docs == NULL || docs->type != PV_ARR)
+        return weft_diagf(d, WEFT_EINVAL, "publish: 'docs' must be a list");
+    if (results == NULL)
+        return WEFT_ENOMEM;
+    err = catalog_publish(
+        n, r->a, docs, dry && dry->type == PV_BOOL && dry->u.b, results);
+    if (err != WEFT_OK)
+        return weft_diagf(d, err, "publish failed, nothing was stored: %s",
+            weft_strerror(err));
+    return pv_set(r->a, r->m, "results", results);
+}
+
+static weft_err
+op_get(node *n, const pv *req, reply *r, weft_diag *d)
+{
+    const char *id = arg(req, "id"), *ver = arg(req, "version");
+    store_txn  *t;
+    pv         *sum, *desc = NULL, *item;
+    uint64_t    seq = 0;
+    weft_err    err, derr;
+
+    if (id == NULL)
+        return weft_diagf(d, WEFT_EINVAL, "get: 'id' is required");
+    if ((err = store_begin(n->st, false, &t)) != WEFT_OK)
+        return err;
+    if ((err = catalog_summary(n, t, r->a, id, &sum)) != WEFT_OK) {
+        store_abort(t);
+        return weft_diagf(d, err, "%s: no such product", id);
+    }
+    derr = catalog_descriptor(n, t, r->a, id, ver, &desc, &seq);
+    store_abort(t);
+    if (ver != NULL && derr != WEFT_OK)
+        return weft_diagf(d, WEFT_ENOTFOUND, "%s: no version %s", id, ver);
+    if ((item = catalog_item(r->a, sum)) == NULL)
+        return WEFT_ENOMEM;
+    if (ver != NULL) {
+        char    hex[65];
+        uint8_t h[32];
+
+        /* An older version: describe it, not the current summary. */
+        if ((err = proto_hash(desc, h)) != WEFT_OK)
+            return err;
+        crypto_hex(h, 32, hex);
+        pv_setstr(r->a, item, "version", pv_getstr(desc, "version"));
+        pv_setint(r->a, item, "seq", (int64_t) seq);
+        pv_setstr(r->a, item, "hash", hex);
+        pv_setstr(r->a, item, "status", pv_getstr(desc, "status"));
+    }
+    if ((err = pv_set(r->a, item, "summary", sum))
+        || (err = pv_set(r->a, item, "descriptor", desc ? desc : pv_nil(r->a))))
+        return err;
+    return pv_set(r->a, r->m, "product", item);
+}
+
+static weft_err
+op_search(node *n, const pv *req, reply *r, weft_diag *d)
+{
+    const pv *words = pv_get(req, "words");
+    pv       *items = pv_arr(r->a), *none = pv_arr(r->a);
+    weft_err  err;
+
+    if (words != NULL && words->type != PV_ARR)
+        return weft_diagf(d, WEFT_EINVAL, "search: 'words' must be a list");
+    for (uint32_t i = 0; words && i < words->u.a.n; i++)
+        if (words->u.a.v[i]->type != PV_STR)
+            return weft_diagf(d, WEFT_EINVAL, "search: words are strings");
+    if (items == NULL || none == NULL)
+        return WEFT_ENOMEM;
+    err = query_search(
+        n, r->a, words ? words : none, arg(req, "domain"), items);
+    if (err != WEFT_OK)
+        return weft_diagf(d, err, "search: %s", weft_strerror(err));
+    return pv_set(r->a, r->m, "products", items);
+}
+
+static weft_err
+status_change(
+    node *n, const pv *req, reply *r, weft_diag *d, const char *status)
+{
+    const char *id = arg(req, "id"), *sunset = arg(req, "sunset");
+    const char *by = arg(req, "replaced_by"), *reason = arg(req, "reason");
+    struct tm   tm = { 0 };
+    pv         *sum;
+    weft_err    err;
+
+    if (id == NULL)
+        return weft_diagf(d, WEFT_EINVAL, "%s: 'id' is required", status);
+    if (sunset != NULL) {
+        const char *end = strptime(sunset, "%Y-%m-%d", &tm);
+
+        if (end == NULL || *end != 0)
+            return weft_diagf(d, WEFT_EINVAL,
+                "--sunset '%s': expected a "
+                "date like 2027-06-30",
+                sunset);
+    }
+    if (by != NULL && strchr(by, '/') == NULL)
+        return weft_diagf(d, WEFT_EINVAL,
+            "--replaced-by '%s': expected a "
+            "product id like domain/name",
+            by);
+    err = catalog_set_status(n, r->a, id, status, reason, sunset, by, &sum, d);
+    if (err != WEFT_OK)
+        return err;
+    log_msg(LOG_INFO, "%s is now %s (seq %lld)", id, status,
+        (long long) pv_getint(sum, "seq", 0));
+    return pv_set(r->a, r->m, "product", catalog_item(r->a, sum));
+}
+
+static weft_err
+op_deprecate(node *n, const pv *req, reply *r, weft_diag *d)
+{
+    if (arg(req, "reason") == NULL)
+        return weft_diagf(d, WEFT_EINVAL, "deprecate: --reason is required");
+    return status_change(n, req, r, d, "deprecated");
+}
+
+static weft_err
+op_retire(node *n, const pv *req, reply *r, weft_diag *d)
+{
+    return status_change(n, req, r, d, "retired");
+}
+
+typedef struct counts {
+    const char *domain;
+    size_t      dl;
+    int64_t     own, all;
+} counts;
+
+static int
+count_cb(void *ctx, store_val k, store_val v)
+{
+    counts *c = ctx;
+
+    (void) v;
+    c->all++;
+    if (k.n > c->dl && memcmp(k.p, c->domain, c->dl) == 0 && k.p[c->dl] == '/')
+        c->own++;
+    return 0;
+}
+
+static weft_err
+op_status(node *n, const pv *req, reply *r, weft_diag *d)
+{
+    counts     c = { n->domain, strlen(n->domain), 0, 0 };
+    char       fp[CRYPTO_FP_CHARS + 1], hex[65];
+    uint64_t   fb = 0, ub = 0, seq = 0;
+    store_txn *t;
+    store_val  v;
+    weft_err   err;
+
+    (void) req;
+    (void) d;
+    if ((err = store_begin(n->st, false, &t)) != WEFT_OK)
+        return err;
+    err = store_each(t, STORE_CUR, NULL, 0, false, count_cb, &c);
+    if (store_get(t, STORE_SEQ, n->domain, c.dl, &v) == WEFT_OK && v.n == 8)
+        seq = store_be_u64(v.p);
+    store_abort(t);
+    if (err != WEFT_OK)
+        return err;
+    store_stats(n->st, &fb, &ub);
+    crypto_fingerprint(crypto_key_public(n->key), fp);
+    crypto_hex(crypto_key_public(n->key), 32, hex);
+    if ((err = pv_setstr(r->a, r->m, "domain", n->domain))
+        || (err = pv_setstr(r->a, r->m, "fingerprint", fp))
+        || (err = pv_setstr(r->a, r->m, "key", hex))
+        || (err = pv_setint(r->a, r->m, "products", c.own))
+        || (err = pv_setint(r->a, r->m, "catalog", c.all))
+        || (err = pv_setint(r->a, r->m, "seq", (int64_t) seq))
+        || (err = pv_setint(r->a, r->m, "store_bytes", (int64_t) fb))
+        || (err = pv_setint(r->a, r->m, "store_used_bytes", (int64_t) ub))
+        || (err = pv_setint(r->a, r->m, "uptime_s", time(NULL) - n->started))
+        || (err = pv_setstr(r->a, r->m, "data", n->dir))
+        || (err = pv_setstr(r->a, r->m, "version", WEFT_VERSION)))
+        return err;
+    return WEFT_OK;
+}
+
+static weft_err
+op_export(node *n, const pv *req, reply *r, weft_diag *d)
+{
+    weft_buf b;
+    uint64_t count = 0;
+    weft_err err;
+
+    (void) req;
+    weft_buf_init(&b, WEFT_MSG_MAX - 4096);
+    if ((err = bundle_export(n, &b, &count)) != WEFT_OK) {
+        weft_buf_free(&b);
+        return weft_diagf(d, err, "export: %s%s", weft_strerror(err),
+            err == WEFT_ETOOBIG ? " (the bundle is over the "
+                                  "64 MiB message limit)"
+                                : "");
+    }
+    err = pv_set(r->a, r->m, "bundle", pv_bin(r->a, b.p, b.len));
+    weft_buf_free(&b);
+    if (err == WEFT_OK)
+        err = pv_setint(r->a, r->m, "entries", (int64_t) count);
+    return err;
+}
+
+static weft_err
+op_import(node *n, const pv *req, reply *r, weft_diag *d)
+{
+    const pv *data = pv_get(req, "data");
+    uint64_t  added, skipped;
+    weft_err  err;
+
+    if (data == NULL || data->type != PV_BIN)
+        return weft_diagf(d, WEFT_EINVAL, "import: 'data' must be bytes");
+    err = bundle_import(
+        n, (const uint8_t *) data->u.s.p, data->u.s.len, &added, &skipped, d);
+    if (err != WEFT_OK) {
+        log_msg(LOG_WARN, "import refused: %s", d->msg);
+        return err;
+    }
+    log_msg(LOG_INFO, "import: %llu added, %llu already held",
+        (unsigned long long) added, (unsigned long long) skipped);
+    if ((err = pv_setint(r->a, r->m, "added", (int64_t) added)))
+        return err;
+    return pv_setint(r->a, r->m, "skipped", (int64_t) skipped);
+}
+
+static const struct {
+    const char *name;
+    op_fn       fn;
+} ops[] = {
+    { "publish", op_publish },
+    { "get", op_get },
+    { "list", op_search },
+    { "search", op_search },
+    { "deprecate", op_deprecate },
+    { "retire", op_retire },
+    { "status", op_status },
+    { "export", op_export },
+    { "import", op_import },
+};
+
+static weft_err
+dispatch(node *n, const uint8_t *p, size_t len, reply *r, weft_diag *d)
+{
+    pv         *req;
+    const char *op;
+    weft_err    err;
+
+    if ((err = proto_decode(r->a, p, len, &req, d)) != WEFT_OK)
+        return weft_diagf(d, err, "request is not valid msgpack: %s", d->msg);
+    if (req->type != PV_MAP || (op = pv_getstr(req, "op")) == NULL)
+        return weft_diagf(d, WEFT_EINVAL,
+            "request: expected a map with "
+            "an 'op' string");
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+        if (strcmp(op, ops[i].name) == 0)
+            return ops[i].fn(n, req, r, d);
+    return weft_diagf(d, WEFT_EINVAL, "request: unknown op '%.64s'", op);
+}
+
+void
+ops_handle(node *n, const uint8_t *req, size_t len, weft_buf *out)
+{
+    reply     r = { pv_arena_new((size_t) WEFT_MSG_MAX * 8), NULL };
+    weft_diag d = { "" };
+    weft_err  err;
+
+    if (r.a == NULL || (r.m = pv_map(r.a)) == NULL)
+        err = WEFT_ENOMEM;
+    else
+        err = dispatch(n, req, len, &r, &d);
+    if (err == WEFT_OK && pv_set(r.a, r.m, "ok", pv_bool(r.a, true)) == 0
+        && proto_encode(r.m, out) == WEFT_OK)
+        goto done;
+    /* An error reply is small and built fresh, so it always fits. */
+    out->len = 0;
+    pv_arena_free(r.a);
+    r.a = pv_arena_new(64 << 10);
+    if (r.a != NULL && (r.m = pv_map(r.a)) != NULL) {
+        if (err == WEFT_OK)
+            err = WEFT_ENOMEM;
+        pv_set(r.a, r.m, "ok", pv_bool(r.a, false));
+        pv_setint(r.a, r.m, "code", err);
+        pv_setstr(r.a, r.m, "error", d.msg[0] ? d.msg : weft_strerror(err));
+        proto_encode(r.m, out);
+    }
+done:
+    pv_arena_free(r.a);
+}

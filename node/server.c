@@ -1,0 +1,214 @@
+/*
+ * server.c: the CLI socket. An nng REP socket listens on ipc://DIR/weft.sock
+ * (mode 0600) with a few contexts, so several CLI calls can be in flight.
+ * nng runs aio callbacks on its own threads; they never block and never
+ * touch node state: a received request is queued and the loop woken with
+ * uv_async_send. The loop thread drains the whole queue (wake-ups
+ * coalesce), answers each request, and hands the reply back to nng.
+ */
+#include "node/node.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define SERVER_CTXS 4
+
+typedef enum { W_RECV, W_SEND } wstate;
+
+typedef struct work {
+    struct server *s;
+    nng_ctx        ctx;
+    nng_aio       *aio;
+    nng_msg       *req;
+    wstate         state;
+    struct work   *next;
+} work;
+
+struct server {
+    node           *n;
+    nng_socket      sock;
+    uv_async_t      async;
+    pthread_mutex_t mtx;
+    work           *head, *tail; /* requests waiting for the loop */
+    work            w[SERVER_CTXS];
+    int             nw;
+    int             stopping; /* read by nng threads: __atomic access */
+    char            path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
+};
+
+/* work_cb runs on an nng thread: queue, wake the loop, never block. */
+static void
+work_cb(void *arg)
+{
+    work   *w = arg;
+    server *s = w->s;
+    int     rv = nng_aio_result(w->aio);
+
+    if (w->state == W_SEND) {
+        if (rv != 0)
+            nng_msg_free(nng_aio_get_msg(w->aio));
+        if (__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE))
+            return;
+        w->state = W_RECV;
+        nng_ctx_recv(w->ctx, w->aio);
+        return;
+    }
+    if (__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE) || rv == NNG_ECLOSED
+        || rv == NNG_ECANCELED)
+        return;
+    if (rv != 0) { /* a bad frame (e.g. over the size limit): next one */
+        nng_ctx_recv(w->ctx, w->aio);
+        return;
+    }
+    w->req = nng_aio_get_msg(w->aio);
+    w->next = NULL;
+    pthread_mutex_lock(&s->mtx);
+    if (s->tail)
+        s->tail->next = w;
+    else
+        s->head = w;
+    s->tail = w;
+    pthread_mutex_unlock(&s->mtx);
+    uv_async_send(&s->async);
+}
+
+static void
+answer(server *s, work *w)
+{
+    weft_buf out;
+    nng_msg *rep;
+
+    weft_buf_init(&out, WEFT_MSG_MAX);
+    ops_handle(s->n, nng_msg_body(w->req), nng_msg_len(w->req), &out);
+    nng_msg_free(w->req);
+    w->req = NULL;
+    if (nng_msg_alloc(&rep, 0) != 0
+        || nng_msg_append(rep, out.p, out.len) != 0) {
+        log_msg(LOG_ERROR, "cli socket: out of memory for a reply");
+        weft_buf_free(&out);
+        nng_ctx_recv(w->ctx, w->aio); /* the client will time out */
+        return;
+    }
+    weft_buf_free(&out);
+    w->state = W_SEND;
+    nng_aio_set_msg(w->aio, rep);
+    nng_ctx_send(w->ctx, w->aio);
+}
+
+/* async_cb runs on the loop thread and drains every queued request. */
+static void
+async_cb(uv_async_t *h)
+{
+    server *s = h->data;
+    work   *w;
+
+    for (;;) {
+        pthread_mutex_lock(&s->mtx);
+        if ((w = s->head) != NULL && (s->head = w->next) == NULL)
+            s->tail = NULL;
+        pthread_mutex_unlock(&s->mtx);
+        if (w == NULL)
+            return;
+        answer(s, w);
+    }
+}
+
+static weft_err
+listen_ipc(server *s, weft_diag *d)
+{
+    char         url[sizeof(s->path) + 8];
+    nng_listener l;
+    int          rv;
+
+    if (snprintf(s->path, sizeof(s->path), "%s/weft.sock", s->n->dir)
+        >= (int) sizeof(s->path))
+        return weft_diagf(d, WEFT_ETOOBIG,
+            "%s/weft.sock: path longer than "
+            "a unix socket allows (%zu bytes)",
+            s->n->dir, sizeof(s->path) - 1);
+    snprintf(url, sizeof(url), "ipc://%s", s->path);
+    /* We hold the data directory lock, so a socket file left by a killed
+     * node is stale and safe to remove. */
+    unlink(s->path);
+    if ((rv = nng_rep0_open(&s->sock)) != 0
+        || (rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, WEFT_MSG_MAX))
+            != 0
+        || (rv = nng_listener_create(&l, s->sock, url)) != 0
+        || (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600)) != 0
+        || (rv = nng_listener_start(l, 0)) != 0)
+        return weft_diagf(d, WEFT_EIO, "%s: %s", url, nng_strerror(rv));
+    return WEFT_OK;
+}
+
+weft_err
+server_start(node *n, void *loop, weft_diag *d)
+{
+    server  *s = calloc(1, sizeof(*s));
+    weft_err err;
+
+    if (s == NULL)
+        return WEFT_ENOMEM;
+    s->n = n;
+    pthread_mutex_init(&s->mtx, NULL);
+    if (uv_async_init(loop, &s->async, async_cb) != 0) {
+        pthread_mutex_destroy(&s->mtx);
+        free(s);
+        return weft_diagf(d, WEFT_EIO, "cli socket: uv_async_init failed");
+    }
+    s->async.data = s;
+    n->srv = s;
+    if ((err = listen_ipc(s, d)) != WEFT_OK)
+        return err; /* server_stop cleans up */
+    for (s->nw = 0; s->nw < SERVER_CTXS; s->nw++) {
+        work *w = &s->w[s->nw];
+
+        w->s = s;
+        if (nng_aio_alloc(&w->aio, work_cb, w) != 0)
+            return weft_diagf(d, WEFT_ENOMEM, "cli socket: no memory");
+        if (nng_ctx_open(&w->ctx, s->sock) != 0) {
+            nng_aio_free(w->aio);
+            return weft_diagf(d, WEFT_EIO, "cli socket: no context");
+        }
+        w->state = W_RECV;
+        nng_ctx_recv(w->ctx, w->aio);
+    }
+    log_msg(LOG_INFO, "listening on ipc://%s", s->path);
+    return WEFT_OK;
+}
+
+static void
+async_closed(uv_handle_t *h)
+{
+    server *s = h->data;
+
+    pthread_mutex_destroy(&s->mtx);
+    free(s);
+}
+
+void
+server_stop(server *s)
+{
+    if (s == NULL)
+        return;
+    /* Callbacks see the flag and re-arm nothing; closing the socket aborts
+     * what is in flight, and after nng_aio_stop no callback is running or
+     * will run, so the queue is ours alone. */
+    __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
+    nng_close(s->sock);
+    for (int i = 0; i < s->nw; i++)
+        nng_aio_stop(s->w[i].aio);
+    for (work *w = s->head; w != NULL; w = w->next)
+        nng_msg_free(w->req);
+    s->head = s->tail = NULL;
+    for (int i = 0; i < s->nw; i++)
+        nng_aio_free(s->w[i].aio);
+    if (s->path[0])
+        unlink(s->path);
+    uv_close((uv_handle_t *) &s->async, async_closed);
+}

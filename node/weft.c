@@ -1,0 +1,193 @@
+/*
+ * weft.c: the CLI's entry point: global options, the command table
+ * dispatch, and the REQ socket to the node.
+ */
+#include "node/cli.h"
+
+#include <getopt.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How long the CLI waits for a reply (large imports take a while). */
+#define CLI_TIMEOUT_MS (600 * 1000)
+
+void
+cli_err(cli *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "weft: %s%s", c->cmd ? c->cmd : "", c->cmd ? ": " : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int
+cli_code(weft_err err)
+{
+    switch (err) {
+    case WEFT_OK:
+        return CLI_OK;
+    case WEFT_ENOTFOUND:
+    case WEFT_EDOMAIN:
+    case WEFT_EVERSION:
+    case WEFT_ESTATE:
+    case WEFT_EEXIST:
+        return CLI_NO;
+    default:
+        return CLI_FAIL;
+    }
+}
+
+static int
+transport(cli *c, const char *url, const char *what, int rv)
+{
+    cli_err(c,
+        "cannot reach weftd at %s: %s: %s (is `weftd run --data %s` "
+        "running?)",
+        url, what, nng_strerror(rv), c->data);
+    return CLI_FAIL;
+}
+
+int
+cli_call(cli *c, const pv *req, pv **rep)
+{
+    char       url[4200];
+    nng_socket s;
+    nng_msg   *msg = NULL;
+    weft_buf   b;
+    weft_diag  d = { "" };
+    int        rv, code = CLI_FAIL;
+
+    snprintf(url, sizeof(url), "ipc://%s/weft.sock", c->data);
+    weft_buf_init(&b, WEFT_MSG_MAX);
+    if (proto_encode(req, &b) != WEFT_OK) {
+        cli_err(c, "request over the %u-byte message limit", WEFT_MSG_MAX);
+        goto done;
+    }
+    if ((rv = nng_req0_open(&s)) != 0) {
+        code = transport(c, url, "socket", rv);
+        goto done;
+    }
+    nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, WEFT_MSG_MAX);
+    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, CLI_TIMEOUT_MS);
+    nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+    if ((rv = nng_dial(s, url, NULL, 0)) != 0)
+        code = transport(c, url, "connect", rv);
+    else if ((rv = nng_send(s, b.p, b.len, 0)) != 0)
+        code = transport(c, url, "send", rv);
+    else if ((rv = nng_recvmsg(s, &msg, 0)) != 0)
+        code = transport(c, url, "receive", rv);
+    else if (proto_decode(c->a, nng_msg_body(msg), nng_msg_len(msg), rep, &d)
+        != WEFT_OK)
+        cli_err(c, "bad reply from weftd: %s", d.msg);
+    else
+        code = CLI_OK;
+    nng_msg_free(msg);
+    nng_close(s);
+done:
+    weft_buf_free(&b);
+    return code;
+}
+
+int
+cli_fail(cli *c, const pv *rep)
+{
+    weft_err    err = (weft_err) pv_getint(rep, "code", WEFT_EINVAL);
+    const char *msg = pv_getstr(rep, "error");
+
+    cli_err(c, "%s", msg ? msg : weft_strerror(err));
+    if (c->json) {
+        pv *m = pv_map(c->a);
+
+        pv_set(c->a, m, "ok", pv_bool(c->a, false));
+        pv_setstr(c->a, m, "code", weft_errname(err));
+        pv_setstr(c->a, m, "error", msg ? msg : weft_strerror(err));
+        cli_print_json(m);
+    }
+    return cli_code(err);
+}
+
+void
+cli_usage(FILE *f, const char *name)
+{
+    if (name == NULL) {
+        fputs("usage: weft [--data DIR] [--json] COMMAND [ARGS]\n\n"
+              "Talks to the weftd node whose data directory is DIR\n"
+              "(default: $WEFT_DATA) over ipc://DIR/weft.sock.\n\n"
+              "Commands:\n",
+            f);
+        for (const cli_cmd *c = cli_commands; c->name; c++)
+            fprintf(f, "  %-44s\n", c->synopsis);
+        fputs("\n--json prints stable JSON (see docs/cli.md). Exit codes: "
+              "0 success,\n1 negative answer (not found, refused), 2 usage "
+              "error or failure.\n`weft help COMMAND` explains one "
+              "command.\n",
+            f);
+        return;
+    }
+    for (const cli_cmd *c = cli_commands; c->name; c++)
+        if (strcmp(c->name, name) == 0) {
+            fprintf(f, "usage: weft %s\n\n%s", c->synopsis, c->help);
+            return;
+        }
+    fprintf(f, "weft: help: no command '%s'; `weft help` lists them\n", name);
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        { "data", required_argument, NULL, 'd' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    cli c = { getenv("WEFT_DATA"), false, NULL, NULL };
+    int opt, rc = CLI_FAIL;
+
+    /* Stop at the command name: its options are its own. */
+    while ((opt = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+        if (opt == 'd')
+            c.data = optarg;
+        else if (opt == 'j')
+            c.json = true;
+        else if (opt == 'h') {
+            cli_usage(stdout, NULL);
+            return CLI_OK;
+        } else {
+            cli_usage(stderr, NULL);
+            return CLI_FAIL;
+        }
+    }
+    if (optind >= argc) {
+        cli_usage(stderr, NULL);
+        return CLI_FAIL;
+    }
+    for (const cli_cmd *cmd = cli_commands; cmd->name; cmd++) {
+        if (strcmp(cmd->name, argv[optind]) != 0)
+            continue;
+        c.cmd = cmd->name;
+        if (c.data == NULL && strcmp(cmd->name, "help") != 0) {
+            cli_err(&c,
+                "no data directory: give --data DIR or set "
+                "WEFT_DATA");
+            return CLI_FAIL;
+        }
+        if ((c.a = pv_arena_new((size_t) WEFT_MSG_MAX * 8)) == NULL)
+            return CLI_FAIL;
+        argc -= optind;
+        argv += optind;
+        optind = 0; /* GNU getopt: start over for the command's options */
+        rc = cmd->fn(&c, argc, argv);
+        pv_arena_free(c.a);
+        return rc;
+    }
+    fprintf(stderr, "weft: unknown command '%s'; `weft help` lists them\n",
+        argv[optind]);
+    return CLI_FAIL;
+}

@@ -1,0 +1,337 @@
+/*
+ * weftd.c: the node daemon. `weftd run --data DIR` takes the data
+ * directory's lock, loads (or on first start creates) the domain identity
+ * and the LMDB store, opens the CLI socket, and runs the libuv loop until
+ * SIGINT or SIGTERM. Every refusal at start (a second node on DIR, a key
+ * file others can read, a --domain that differs from the stored one)
+ * happens before anything in DIR is changed.
+ */
+#include "node/node.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+static const char usage[]
+    = "usage: weftd run --data DIR [--domain NAME] [--log-level LEVEL]\n"
+      "       weftd version\n"
+      "\n"
+      "Runs one domain node of the weft catalog.\n"
+      "\n"
+      "  --data DIR         data directory (keys, store, socket); also "
+      "WEFT_DATA\n"
+      "  --domain NAME      the domain this node speaks for; required on "
+      "first\n"
+      "                     start, must match the stored domain later\n"
+      "  --log-level LEVEL  error, warn, info (default) or debug\n"
+      "\n"
+      "The CLI socket is ipc://DIR/weft.sock (mode 0600). SIGINT or SIGTERM\n"
+      "stops the node cleanly.\n";
+
+typedef struct opts {
+    const char *data;
+    const char *domain;
+} opts;
+
+static int
+parse(int argc, char **argv, opts *o)
+{
+    static const struct option lo[] = {
+        { "data", required_argument, NULL, 'd' },
+        { "domain", required_argument, NULL, 'n' },
+        { "log-level", required_argument, NULL, 'l' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c, lvl;
+
+    o->data = getenv("WEFT_DATA");
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            o->data = optarg;
+            break;
+        case 'n':
+            o->domain = optarg;
+            break;
+        case 'l':
+            if ((lvl = log_parse_level(optarg)) < 0) {
+                fprintf(stderr,
+                    "weftd: --log-level '%s': expected error, "
+                    "warn, info or debug\n",
+                    optarg);
+                return 2;
+            }
+            log_set_level((log_level) lvl);
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fputs(usage, stderr);
+            return 2;
+        }
+    }
+    if (o->data == NULL || *o->data == 0) {
+        fprintf(stderr, "weftd: --data DIR is required\n%s", usage);
+        return 2;
+    }
+    return -1;
+}
+
+static bool
+domain_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > WEFT_DOMAIN_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')
+                || (i > 0 && strchr("-._", s[i]) != NULL)))
+            return false;
+    return true;
+}
+
+/* lock_dir takes DIR/weftd.lock; a second node on DIR is refused. */
+static weft_err
+lock_dir(node *n, weft_diag *d)
+{
+    char path[4200];
+    char pid[32];
+    int  fd, k;
+
+    snprintf(path, sizeof(path), "%s/weftd.lock", n->dir);
+    if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+        return weft_diagf(d, WEFT_EIO, "%s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        k = (int) read(fd, pid, sizeof(pid) - 1);
+        pid[k > 0 ? k : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        close(fd);
+        return weft_diagf(d, WEFT_ELOCKED,
+            "%s is in use by another weftd "
+            "(pid %s); stop it first",
+            n->dir, pid[0] ? pid : "unknown");
+    }
+    k = snprintf(pid, sizeof(pid), "%ld\n", (long) getpid());
+    if (ftruncate(fd, 0) != 0 || write(fd, pid, (size_t) k) != k)
+        log_msg(LOG_WARN, "%s: cannot record the pid", path);
+    n->lock_fd = fd;
+    return WEFT_OK;
+}
+
+/* meta_domain reads the stored domain into out ("" on a new store). */
+static weft_err
+meta_domain(node *n, char *out, size_t outsz, uint8_t pk[32], bool *has_pk)
+{
+    store_txn *t;
+    store_val  v;
+    weft_err   err;
+
+    *out = 0;
+    *has_pk = false;
+    if ((err = store_begin(n->st, false, &t)) != WEFT_OK)
+        return err;
+    if (store_get(t, STORE_META, "domain", 6, &v) == WEFT_OK && v.n < outsz) {
+        memcpy(out, v.p, v.n);
+        out[v.n] = 0;
+    }
+    if (store_get(t, STORE_META, "key", 3, &v) == WEFT_OK && v.n == 32) {
+        memcpy(pk, v.p, 32);
+        *has_pk = true;
+    }
+    store_abort(t);
+    return WEFT_OK;
+}
+
+static weft_err
+meta_init(node *n)
+{
+    store_txn *t;
+    uint8_t    now[8];
+    weft_err   err;
+
+    store_u64_be(now, (uint64_t) time(NULL));
+    if ((err = store_begin(n->st, true, &t)) != WEFT_OK)
+        return err;
+    if ((err = store_put(
+             t, STORE_META, "domain", 6, n->domain, strlen(n->domain)))
+        || (err
+            = store_put(t, STORE_META, "key", 3, crypto_key_public(n->key), 32))
+        || (err = store_put(t, STORE_META, "created", 7, now, 8))
+        || (err = store_put(t, STORE_META, "schema", 6, "1", 1))
+        || (err = store_put(t, STORE_DKEY, n->domain, strlen(n->domain),
+                crypto_key_public(n->key), 32))) {
+        store_abort(t);
+        return err;
+    }
+    return store_commit(t);
+}
+
+/*
+ * identity loads the key and store, or creates them on first start. The
+ * checks all come first; the first write happens only once they pass.
+ */
+static weft_err
+identity(node *n, const char *want, weft_diag *d)
+{
+    char        skp[4200], pkp[4200], stored[WEFT_DOMAIN_MAX + 1];
+    uint8_t     mpk[32];
+    bool        has_pk, fresh;
+    struct stat sb;
+    weft_err    err;
+
+    snprintf(skp, sizeof(skp), "%s/domain.key", n->dir);
+    snprintf(pkp, sizeof(pkp), "%s/domain.pub", n->dir);
+    fresh = stat(skp, &sb) != 0 && errno == ENOENT;
+    if (!fresh && (err = crypto_key_load(skp, &n->key, d)) != WEFT_OK)
+        return err;
+    if ((err = store_open(n->dir, STORE_MAPSIZE_DEFAULT, &n->st, d)))
+        return err;
+    if ((err = meta_domain(n, stored, sizeof(stored), mpk, &has_pk)))
+        return weft_diagf(d, err, "store: %s", weft_strerror(err));
+    if (stored[0] && want && strcmp(stored, want) != 0)
+        return weft_diagf(d, WEFT_EDOMAIN,
+            "%s belongs to domain '%s', not "
+            "'%s'; a node's domain never changes",
+            n->dir, stored, want);
+    if (stored[0] && fresh)
+        return weft_diagf(d, WEFT_EKEY,
+            "%s is missing but the store "
+            "belongs to domain '%s': restore the key file",
+            skp, stored);
+    if (!stored[0] && !want)
+        return weft_diagf(d, WEFT_EINVAL,
+            "%s is a new data directory: "
+            "give --domain NAME on first start",
+            n->dir);
+    if (has_pk && memcmp(mpk, crypto_key_public(n->key), 32) != 0)
+        return weft_diagf(d, WEFT_EKEY,
+            "%s does not belong to this "
+            "store's domain '%s'",
+            skp, stored);
+    snprintf(n->domain, sizeof(n->domain), "%s", stored[0] ? stored : want);
+    if (fresh) {
+        if ((err = crypto_key_generate(&n->key))
+            || (err = crypto_key_save(n->key, skp, pkp, n->domain, d)))
+            return err;
+        log_msg(LOG_INFO, "created the identity of domain '%s'", n->domain);
+    }
+    if (!stored[0] && (err = meta_init(n)) != WEFT_OK)
+        return weft_diagf(d, err, "store: %s", weft_strerror(err));
+    return WEFT_OK;
+}
+
+static void
+on_signal(uv_signal_t *h, int sig)
+{
+    node *n = h->data;
+
+    log_msg(LOG_INFO, "signal %d: shutting down", sig);
+    server_stop(n->srv);
+    n->srv = NULL;
+    uv_close((uv_handle_t *) &((uv_signal_t *) h)[0], NULL);
+    uv_stop(h->loop);
+}
+
+static void
+close_walk(uv_handle_t *h, void *arg)
+{
+    (void) arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static int
+run(node *n, uv_loop_t *loop)
+{
+    uv_signal_t sigs[2];
+    int         signums[2] = { SIGINT, SIGTERM };
+    weft_diag   d = { "" };
+
+    if (server_start(n, loop, &d) != WEFT_OK) {
+        log_msg(LOG_ERROR, "%s", d.msg);
+        server_stop(n->srv);
+        n->srv = NULL;
+        uv_run(loop, UV_RUN_DEFAULT);
+        return 1;
+    }
+    for (int i = 0; i < 2; i++) {
+        uv_signal_init(loop, &sigs[i]);
+        sigs[i].data = n;
+        uv_signal_start(&sigs[i], on_signal, signums[i]);
+    }
+    log_msg(LOG_INFO, "domain '%s' ready (data %s)", n->domain, n->dir);
+    uv_run(loop, UV_RUN_DEFAULT);
+    /* Close whatever is left (the other signal handle) and let the close
+     * callbacks run. */
+    uv_walk(loop, close_walk, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    node      n = { .lock_fd = -1 };
+    opts      o = { 0 };
+    weft_diag d = { "" };
+    uv_loop_t loop;
+    int       rc;
+
+    if (argc >= 2 && strcmp(argv[1], "version") == 0) {
+        printf("weftd %s\n", WEFT_VERSION);
+        return 0;
+    }
+    if (argc < 2 || strcmp(argv[1], "run") != 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc >= 2
+                && (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help"))
+            ? 0
+            : 2;
+    }
+    if ((rc = parse(argc - 1, argv + 1, &o)) >= 0)
+        return rc;
+    if (o.domain && !domain_ok(o.domain)) {
+        fprintf(stderr,
+            "weftd: --domain '%s': use 1-%d characters of a-z, "
+            "0-9, '-', '.', '_', starting with a letter or digit\n",
+            o.domain, WEFT_DOMAIN_MAX);
+        return 2;
+    }
+    umask(077);
+    if (mkdir(o.data, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "weftd: %s: %s\n", o.data, strerror(errno));
+        return 1;
+    }
+    if (realpath(o.data, n.dir) == NULL) {
+        fprintf(stderr, "weftd: %s: %s\n", o.data, strerror(errno));
+        return 1;
+    }
+    n.started = (int64_t) time(NULL);
+    rc = 1;
+    if (crypto_init() != WEFT_OK)
+        log_msg(LOG_ERROR, "libsodium failed to initialize");
+    else if (lock_dir(&n, &d) != WEFT_OK || identity(&n, o.domain, &d))
+        log_msg(LOG_ERROR, "%s", d.msg);
+    else if (uv_loop_init(&loop) == 0) {
+        rc = run(&n, &loop);
+        uv_loop_close(&loop);
+    }
+    store_close(n.st);
+    crypto_key_free(n.key);
+    if (n.lock_fd >= 0)
+        close(n.lock_fd);
+    if (rc == 0)
+        log_msg(LOG_INFO, "stopped");
+    return rc;
+}

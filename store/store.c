@@ -1,0 +1,294 @@
+/*
+ * store.c: LMDB underneath the catalog. One environment per data
+ * directory, a few named tables, one transaction per operation. Writes are
+ * synced at commit (no MDB_NOSYNC): when the CLI is told a publish is done,
+ * it survives kill -9 and power loss.
+ */
+#include "store/store.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *const table_names[STORE_NTABLES] = {
+    "meta",
+    "dkey",
+    "seq",
+    "desc",
+    "cur",
+    "log",
+    "ref",
+};
+
+struct store {
+    MDB_env *env;
+    MDB_dbi  dbi[STORE_NTABLES];
+};
+
+struct store_txn {
+    store   *s;
+    MDB_txn *txn;
+};
+
+static weft_err
+lmdb_err(int rc)
+{
+    switch (rc) {
+    case 0:
+        return WEFT_OK;
+    case MDB_NOTFOUND:
+        return WEFT_ENOTFOUND;
+    case MDB_MAP_FULL:
+    case MDB_TXN_FULL:
+        return WEFT_EFULL;
+    case MDB_BAD_VALSIZE:
+        return WEFT_ETOOBIG;
+    case ENOMEM:
+        return WEFT_ENOMEM;
+    default:
+        return WEFT_ESTORE;
+    }
+}
+
+static weft_err
+open_tables(store *s, weft_diag *d)
+{
+    MDB_txn *txn;
+    int      rc, i;
+
+    if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+        return weft_diagf(d, lmdb_err(rc), "store: %s", mdb_strerror(rc));
+    for (i = 0; i < STORE_NTABLES; i++) {
+        rc = mdb_dbi_open(txn, table_names[i], MDB_CREATE, &s->dbi[i]);
+        if (rc != 0) {
+            mdb_txn_abort(txn);
+            return weft_diagf(d, lmdb_err(rc), "store: table %s: %s",
+                table_names[i], mdb_strerror(rc));
+        }
+    }
+    if ((rc = mdb_txn_commit(txn)) != 0)
+        return weft_diagf(d, lmdb_err(rc), "store: %s", mdb_strerror(rc));
+    return WEFT_OK;
+}
+
+weft_err
+store_open(const char *dir, uint64_t mapsize, store **out, weft_diag *d)
+{
+    store   *s;
+    int      rc;
+    weft_err err;
+
+    if ((s = calloc(1, sizeof(*s))) == NULL)
+        return WEFT_ENOMEM;
+    if ((rc = mdb_env_create(&s->env)) != 0)
+        goto fail;
+    if ((rc = mdb_env_set_maxdbs(s->env, STORE_NTABLES)) != 0
+        || (rc = mdb_env_set_mapsize(s->env, (size_t) mapsize)) != 0)
+        goto fail;
+    /* NOTLS: readers belong to transactions, not threads (libuv loop). */
+    if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)) != 0)
+        goto fail;
+    if ((err = open_tables(s, d)) != WEFT_OK) {
+        store_close(s);
+        return err;
+    }
+    *out = s;
+    return WEFT_OK;
+fail:
+    weft_diagf(d, lmdb_err(rc), "store: %s: %s", dir, mdb_strerror(rc));
+    mdb_env_close(s->env);
+    free(s);
+    return lmdb_err(rc);
+}
+
+void
+store_close(store *s)
+{
+    if (s == NULL)
+        return;
+    mdb_env_close(s->env);
+    free(s);
+}
+
+weft_err
+store_begin(store *s, bool write, store_txn **out)
+{
+    store_txn *t;
+    int        rc;
+
+    if ((t = malloc(sizeof(*t))) == NULL)
+        return WEFT_ENOMEM;
+    t->s = s;
+    rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+    if (rc != 0) {
+        free(t);
+        return lmdb_err(rc);
+    }
+    *out = t;
+    return WEFT_OK;
+}
+
+weft_err
+store_commit(store_txn *t)
+{
+    int rc = mdb_txn_commit(t->txn);
+
+    free(t);
+    return lmdb_err(rc);
+}
+
+void
+store_abort(store_txn *t)
+{
+    if (t == NULL)
+        return;
+    mdb_txn_abort(t->txn);
+    free(t);
+}
+
+weft_err
+store_get(
+    store_txn *t, store_table tab, const void *key, size_t klen, store_val *out)
+{
+    MDB_val k = { klen, (void *) key }, v;
+    int     rc;
+
+    if (klen == 0 || klen > 511)
+        return WEFT_EINVAL;
+    if ((rc = mdb_get(t->txn, t->s->dbi[tab], &k, &v)) != 0)
+        return lmdb_err(rc);
+    out->p = v.mv_data;
+    out->n = v.mv_size;
+    return WEFT_OK;
+}
+
+weft_err
+store_put(store_txn *t, store_table tab, const void *key, size_t klen,
+    const void *val, size_t n)
+{
+    MDB_val k = { klen, (void *) key }, v = { n, (void *) val };
+
+    /* LMDB's default maximum key size is 511 bytes. */
+    if (klen == 0 || klen > 511)
+        return WEFT_EINVAL;
+    return lmdb_err(mdb_put(t->txn, t->s->dbi[tab], &k, &v, 0));
+}
+
+weft_err
+store_del(store_txn *t, store_table tab, const void *key, size_t klen)
+{
+    MDB_val k = { klen, (void *) key };
+
+    if (klen == 0 || klen > 511)
+        return WEFT_EINVAL;
+    return lmdb_err(mdb_del(t->txn, t->s->dbi[tab], &k, NULL));
+}
+
+/* seek_last positions c on the last key starting with prefix. */
+static int
+seek_last(
+    MDB_cursor *c, const void *prefix, size_t plen, MDB_val *k, MDB_val *v)
+{
+    uint8_t up[512];
+    size_t  n = plen;
+    int     rc;
+
+    if (plen == 0)
+        return mdb_cursor_get(c, k, v, MDB_LAST);
+    /* The key just past every key with this prefix: prefix + 1 at its end. */
+    memcpy(up, prefix, plen);
+    while (n > 0 && up[n - 1] == 0xff)
+        n--;
+    if (n == 0)
+        return mdb_cursor_get(c, k, v, MDB_LAST);
+    up[n - 1]++;
+    k->mv_data = up;
+    k->mv_size = n;
+    rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND)
+        return mdb_cursor_get(c, k, v, MDB_LAST);
+    if (rc != 0)
+        return rc;
+    return mdb_cursor_get(c, k, v, MDB_PREV);
+}
+
+weft_err
+store_each(store_txn *t, store_table tab, const void *prefix, size_t plen,
+    bool reverse, store_each_fn fn, void *ctx)
+{
+    MDB_cursor *c;
+    MDB_val     k = { plen, (void *) prefix }, v;
+    int         rc, stop = 0;
+
+    if (plen > 511)
+        return WEFT_EINVAL;
+    if ((rc = mdb_cursor_open(t->txn, t->s->dbi[tab], &c)) != 0)
+        return lmdb_err(rc);
+    if (reverse)
+        rc = seek_last(c, prefix, plen, &k, &v);
+    else
+        rc = mdb_cursor_get(c, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
+    while (rc == 0) {
+        store_val kv = { k.mv_data, k.mv_size }, vv = { v.mv_data, v.mv_size };
+
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        if ((stop = fn(ctx, kv, vv)) != 0)
+            break;
+        rc = mdb_cursor_get(c, &k, &v, reverse ? MDB_PREV : MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    if (stop != 0)
+        return (weft_err) stop;
+    return rc == 0 || rc == MDB_NOTFOUND ? WEFT_OK : lmdb_err(rc);
+}
+
+weft_err
+store_count(store_txn *t, store_table tab, uint64_t *out)
+{
+    MDB_stat st;
+    int      rc = mdb_stat(t->txn, t->s->dbi[tab], &st);
+
+    if (rc != 0)
+        return lmdb_err(rc);
+    *out = st.ms_entries;
+    return WEFT_OK;
+}
+
+weft_err
+store_stats(store *s, uint64_t *file_bytes, uint64_t *used_bytes)
+{
+    MDB_envinfo info;
+    MDB_stat    st;
+    const char *path;
+    char        file[4096];
+    struct stat sb;
+
+    if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0
+        || mdb_env_get_path(s->env, &path) != 0)
+        return WEFT_ESTORE;
+    *used_bytes = (uint64_t) (info.me_last_pgno + 1) * st.ms_psize;
+    snprintf(file, sizeof(file), "%s/data.mdb", path);
+    *file_bytes = stat(file, &sb) == 0 ? (uint64_t) sb.st_size : 0;
+    return WEFT_OK;
+}
+
+void
+store_u64_be(uint8_t p[8], uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t) v;
+}
+
+uint64_t
+store_be_u64(const uint8_t p[8])
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}

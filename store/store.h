@@ -1,0 +1,100 @@
+/*
+ * store.h: the node's LMDB environment. A handful of named tables, each a
+ * plain ordered key/value map; the node decides what keys mean (see
+ * node/catalog.c for the layouts). Keeping this module generic keeps LMDB
+ * in one place and the catalog logic out of it.
+ *
+ * Thread use: one store per process, used from the libuv loop thread only.
+ * Lifetime: values returned through store_val are lent by LMDB and valid
+ * only until their transaction ends; copy what must outlive it. A write
+ * transaction's commit is synced to disk before store_commit returns.
+ */
+#ifndef WEFT_STORE_H
+#define WEFT_STORE_H
+
+#include "util/weft.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct store     store;
+typedef struct store_txn store_txn;
+
+/* The tables. Numbers are not persisted; names are (see store.c). */
+typedef enum store_table {
+    STORE_META = 0, /* node metadata: domain, key, schema version */
+    STORE_DKEY,     /* domain name -> 32-byte public key (first seen wins) */
+    STORE_SEQ,      /* domain name -> highest seq held (8 bytes, BE) */
+    STORE_DESC,     /* product id, 0, seq (BE) -> descriptor, every version */
+    STORE_CUR,      /* product id -> current signed summary envelope */
+    STORE_LOG,      /* domain, 0, seq (BE) -> signed summary envelope */
+    STORE_REF,      /* small indexes kept by the node (contract links) */
+    STORE_NTABLES
+} store_table;
+
+/* store_val is a lent byte range; see the lifetime rule above. */
+typedef struct store_val {
+    const uint8_t *p;
+    size_t         n;
+} store_val;
+
+/* Default and largest LMDB map sizes (the file grows as used). */
+#define STORE_MAPSIZE_DEFAULT ((uint64_t) 8 << 30)
+
+/*
+ * store_open opens or creates the store in directory dir (data.mdb and
+ * lock.mdb inside it). d says what failed.
+ */
+weft_err store_open(
+    const char *dir, uint64_t mapsize, store **out, weft_diag *d);
+
+/* store_close closes the environment; NULL is a no-op. */
+void store_close(store *s);
+
+/* store_begin starts a transaction, read-write when write is true. */
+weft_err store_begin(store *s, bool write, store_txn **out);
+
+/* store_commit commits (synced) and frees t; on failure t is aborted. */
+weft_err store_commit(store_txn *t);
+
+/* store_abort abandons and frees t; NULL is a no-op. */
+void store_abort(store_txn *t);
+
+/* store_get looks key up in table tab; WEFT_ENOTFOUND if absent. */
+weft_err store_get(store_txn *t, store_table tab, const void *key, size_t klen,
+    store_val *out);
+
+/* store_put sets key to the n bytes at val in table tab. */
+weft_err store_put(store_txn *t, store_table tab, const void *key, size_t klen,
+    const void *val, size_t n);
+
+/* store_del removes key; WEFT_ENOTFOUND if it was absent. */
+weft_err store_del(store_txn *t, store_table tab, const void *key, size_t klen);
+
+/*
+ * store_each_fn is called per entry; a nonzero return stops the walk and
+ * is passed back by store_each as-is (it should be a weft_err).
+ */
+typedef int (*store_each_fn)(void *ctx, store_val key, store_val val);
+
+/*
+ * store_each walks the entries of tab whose key starts with the plen bytes
+ * at prefix (all entries when plen is 0), in key order, ascending or
+ * descending (reverse).
+ */
+weft_err store_each(store_txn *t, store_table tab, const void *prefix,
+    size_t plen, bool reverse, store_each_fn fn, void *ctx);
+
+/* store_count returns the number of entries in tab. */
+weft_err store_count(store_txn *t, store_table tab, uint64_t *out);
+
+/* store_stats reports the data file's size and the bytes in use. */
+weft_err store_stats(store *s, uint64_t *file_bytes, uint64_t *used_bytes);
+
+/* store_u64_be writes v big-endian into 8 bytes at p (for keys). */
+void store_u64_be(uint8_t p[8], uint64_t v);
+
+/* store_be_u64 reads 8 big-endian bytes at p. */
+uint64_t store_be_u64(const uint8_t p[8]);
+
+#endif
