@@ -1,0 +1,144 @@
+/*
+ * store_test.c: the LMDB store. Put, get, delete, prefix walks in both
+ * directions (including a prefix ending in 0xff), counts, an aborted
+ * transaction leaves nothing, and committed data survives a reopen.
+ */
+#include "store/store.h"
+#include "tests/test.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+typedef struct seen {
+    char keys[16][16];
+    int  n;
+} seen;
+
+static int
+collect(void *ctx, store_val k, store_val v)
+{
+    seen *s = ctx;
+
+    (void) v;
+    if (s->n < 16 && k.n < 16) {
+        memcpy(s->keys[s->n], k.p, k.n);
+        s->keys[s->n][k.n] = 0;
+    }
+    s->n++;
+    return 0;
+}
+
+static int
+stop_at_two(void *ctx, store_val k, store_val v)
+{
+    return collect(ctx, k, v), ((seen *) ctx)->n == 2 ? 99 : 0;
+}
+
+static void
+put(store *s, const char *k, const char *v)
+{
+    store_txn *t;
+
+    CHECK(store_begin(s, true, &t) == WEFT_OK);
+    CHECK(store_put(t, STORE_CUR, k, strlen(k), v, strlen(v)) == WEFT_OK);
+    CHECK(store_commit(t) == WEFT_OK);
+}
+
+static void
+test_walks(store *s)
+{
+    store_txn *t;
+    seen       a = { 0 };
+
+    put(s, "a/1", "x");
+    put(s, "a/2", "y");
+    put(s, "a/3", "z");
+    put(s, "b/1", "w");
+    put(s, "a\xff", "edge");
+    put(s, "a\xff\xff", "edge2");
+    CHECK(store_begin(s, false, &t) == WEFT_OK);
+    CHECK(store_each(t, STORE_CUR, "a/", 2, false, collect, &a) == WEFT_OK);
+    CHECK_EQ_INT(a.n, 3);
+    CHECK(strcmp(a.keys[0], "a/1") == 0 && strcmp(a.keys[2], "a/3") == 0);
+    memset(&a, 0, sizeof(a));
+    CHECK(store_each(t, STORE_CUR, "a/", 2, true, collect, &a) == WEFT_OK);
+    CHECK_EQ_INT(a.n, 3);
+    CHECK(strcmp(a.keys[0], "a/3") == 0 && strcmp(a.keys[2], "a/1") == 0);
+    memset(&a, 0, sizeof(a));
+    CHECK(store_each(t, STORE_CUR, "a\xff", 2, true, collect, &a) == WEFT_OK);
+    CHECK_EQ_INT(a.n, 2);
+    memset(&a, 0, sizeof(a));
+    CHECK(store_each(t, STORE_CUR, "b/", 2, true, collect, &a) == WEFT_OK);
+    CHECK_EQ_INT(a.n, 1);
+    memset(&a, 0, sizeof(a));
+    CHECK(store_each(t, STORE_CUR, "c/", 2, false, collect, &a) == WEFT_OK);
+    CHECK_EQ_INT(a.n, 0);
+    memset(&a, 0, sizeof(a));
+    CHECK(store_each(t, STORE_CUR, NULL, 0, false, stop_at_two, &a) == 99);
+    CHECK_EQ_INT(a.n, 2);
+    store_abort(t);
+}
+
+static void
+test_abort_and_errors(store *s)
+{
+    store_txn *t;
+    store_val  v;
+    uint64_t   n;
+    char       big[600];
+
+    CHECK(store_begin(s, true, &t) == WEFT_OK);
+    CHECK(store_put(t, STORE_META, "gone", 4, "1", 1) == WEFT_OK);
+    store_abort(t);
+    CHECK(store_begin(s, false, &t) == WEFT_OK);
+    CHECK(store_get(t, STORE_META, "gone", 4, &v) == WEFT_ENOTFOUND);
+    CHECK(store_count(t, STORE_CUR, &n) == WEFT_OK);
+    CHECK_EQ_INT(n, 6);
+    store_abort(t);
+    memset(big, 'k', sizeof(big));
+    CHECK(store_begin(s, true, &t) == WEFT_OK);
+    CHECK(store_put(t, STORE_META, big, 511, "1", 1) == WEFT_OK);
+    CHECK(store_put(t, STORE_META, big, 512, "1", 1) == WEFT_EINVAL);
+    CHECK(store_put(t, STORE_META, big, 0, "1", 1) == WEFT_EINVAL);
+    CHECK(store_del(t, STORE_META, "nope", 4) == WEFT_ENOTFOUND);
+    CHECK(store_del(t, STORE_META, big, 511) == WEFT_OK);
+    CHECK(store_commit(t) == WEFT_OK);
+    store_abort(NULL);
+}
+
+int
+main(void)
+{
+    char       dir[] = "/tmp/weft-store-test-XXXXXX";
+    store     *s;
+    store_txn *t;
+    store_val  v;
+    uint8_t    be[8];
+    uint64_t   fb, ub;
+
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK(store_open(dir, 64u << 20, &s, NULL) == WEFT_OK);
+    test_walks(s);
+    test_abort_and_errors(s);
+    CHECK(store_stats(s, &fb, &ub) == WEFT_OK && fb > 0 && ub > 0);
+    store_close(s);
+    /* Reopen: what was committed is there. */
+    CHECK(store_open(dir, 64u << 20, &s, NULL) == WEFT_OK);
+    CHECK(store_begin(s, false, &t) == WEFT_OK);
+    CHECK(store_get(t, STORE_CUR, "a/2", 3, &v) == WEFT_OK && v.n == 1
+        && v.p[0] == 'y');
+    store_abort(t);
+    store_close(s);
+    store_close(NULL);
+    store_u64_be(be, 0x0102030405060708ULL);
+    CHECK(be[0] == 1 && be[7] == 8);
+    CHECK(store_be_u64(be) == 0x0102030405060708ULL);
+    {
+        char cmd[128];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        CHECK(system(cmd) == 0);
+    }
+    return test_done("store_test");
+}

@@ -1,0 +1,183 @@
+/*
+ * summary_test.c: signed summaries. A sealed envelope opens; a flipped
+ * bit anywhere in it is refused; every truncation is refused; a summary
+ * re-signed by another key, a summary with a field missing or of the
+ * wrong type, and an oversized envelope are refused; a summary built from
+ * a huge descriptor is trimmed under the cap.
+ */
+#include "crypto/crypto.h"
+#include "proto/proto.h"
+#include "tests/test.h"
+
+static pv_arena *A;
+
+static pv *
+model(size_t nfields, size_t desc_len)
+{
+    pv   *m = pv_map(A), *schemas = pv_arr(A), *s = pv_map(A);
+    pv   *fields = pv_arr(A), *tags = pv_arr(A), *q = pv_map(A);
+    char *desc = calloc(1, desc_len + 1), name[32];
+
+    memset(desc, 'd', desc_len);
+    for (size_t i = 0; i < nfields; i++) {
+        pv *f = pv_map(A);
+
+        snprintf(name, sizeof(name), "field_number_%zu", i);
+        pv_setstr(A, f, "name", name);
+        pv_push(A, fields, f);
+    }
+    pv_setstr(A, s, "name", "orders");
+    pv_set(A, s, "fields", fields);
+    pv_push(A, schemas, s);
+    pv_push(A, tags, pv_strz(A, "sales"));
+    pv_set(A, q, "completeness", pv_float(A, 99.5));
+    pv_setstr(A, m, "kind", "product");
+    pv_setstr(A, m, "id", "sales/orders");
+    pv_setstr(A, m, "domain", "sales");
+    pv_setstr(A, m, "name", "Orders");
+    pv_setstr(A, m, "version", "1.0.0");
+    pv_setstr(A, m, "status", "active");
+    pv_setstr(A, m, "description", desc);
+    pv_setstr(A, m, "owner", "sales-team");
+    pv_setstr(A, m, "classification", "internal");
+    pv_set(A, m, "tags", tags);
+    pv_set(A, m, "schemas", schemas);
+    pv_set(A, m, "quality", q);
+    free(desc);
+    return m;
+}
+
+static void
+seal(crypto_key *k, const pv *sum, weft_buf *out)
+{
+    weft_buf_init(out, WEFT_SUMMARY_MAX * 2);
+    CHECK(proto_envelope_seal(sum, k, out) == WEFT_OK);
+}
+
+static void
+test_roundtrip_and_flips(crypto_key *k)
+{
+    uint8_t  body[32] = { 1, 2, 3 };
+    pv      *sum, *got;
+    weft_buf env;
+
+    CHECK(proto_summary_build(
+              A, model(3, 40), crypto_key_public(k), body, 7, 1700000000, &sum)
+        == WEFT_OK);
+    CHECK(proto_summary_check(sum, NULL) == WEFT_OK);
+    seal(k, sum, &env);
+    CHECK(proto_envelope_open(A, env.p, env.len, &got, NULL) == WEFT_OK);
+    CHECK(pv_equal(got, sum));
+    CHECK_EQ_INT(pv_getint(got, "seq", 0), 7);
+    CHECK_EQ_INT(pv_getint(got, "expires", 0), 1700000000 + PROTO_SUMMARY_TTL);
+    /* A flipped bit anywhere is refused. */
+    for (size_t i = 0; i < env.len; i++)
+        for (int bit = 0; bit < 8; bit++) {
+            env.p[i] ^= (uint8_t) (1 << bit);
+            CHECK(
+                proto_envelope_open(A, env.p, env.len, &got, NULL) != WEFT_OK);
+            env.p[i] ^= (uint8_t) (1 << bit);
+        }
+    /* Every truncation is refused; so is a trailing byte. */
+    for (size_t i = 0; i < env.len; i++)
+        CHECK(proto_envelope_open(A, env.p, i, &got, NULL) != WEFT_OK);
+    weft_buf_append(&env, "", 1);
+    CHECK(proto_envelope_open(A, env.p, env.len, &got, NULL) == WEFT_ETRAIL);
+    weft_buf_free(&env);
+}
+
+static void
+test_forgeries(crypto_key *k, crypto_key *other)
+{
+    uint8_t   body[32] = { 9 };
+    pv       *sum, *got;
+    weft_buf  env;
+    weft_diag d;
+
+    /* Signed by another key than the origin it names. */
+    CHECK(proto_summary_build(
+              A, model(1, 10), crypto_key_public(k), body, 1, 1700000000, &sum)
+        == WEFT_OK);
+    seal(other, sum, &env);
+    CHECK(proto_envelope_open(A, env.p, env.len, &got, &d) == WEFT_EBADSIG);
+    CHECK(strstr(d.msg, "sales/orders") != NULL);
+    weft_buf_free(&env);
+    /* The same summary read without verification still decodes. */
+    seal(other, sum, &env);
+    CHECK(proto_envelope_read(A, env.p, env.len, &got, NULL) == WEFT_OK);
+    weft_buf_free(&env);
+    /* A field missing, a field of the wrong type, an id outside the
+     * domain, seq 0: refused even when properly signed. */
+    {
+        static const char *const bad[] = { "missing", "type", "id", "seq" };
+
+        for (int i = 0; i < 4; i++) {
+            pv *s = pv_copy(A, sum);
+
+            if (i == 0)
+                s->u.m.n--; /* drop the last-added field */
+            else if (i == 1)
+                pv_setint(A, s, "name", 5);
+            else if (i == 2)
+                pv_setstr(A, s, "id", "other/orders");
+            else
+                pv_setint(A, s, "seq", 0);
+            CHECK(proto_summary_check(s, NULL) == WEFT_ESCHEMA);
+            seal(k, s, &env);
+            CHECK(proto_envelope_open(A, env.p, env.len, &got, &d)
+                == WEFT_ESCHEMA);
+            if (proto_envelope_open(A, env.p, env.len, &got, &d)
+                != WEFT_ESCHEMA)
+                fprintf(stderr, "case %s\n", bad[i]);
+            weft_buf_free(&env);
+        }
+    }
+}
+
+static void
+test_trimming(crypto_key *k)
+{
+    uint8_t  body[32] = { 0 };
+    pv      *sum;
+    weft_buf b;
+
+    /* A descriptor with 5,000 fields and a 100 KB description still
+     * gives a summary under the hard cap, and a typical one under the
+     * LMDB inline size. */
+    CHECK(proto_summary_build(
+              A, model(5000, 100000), crypto_key_public(k), body, 1, 1, &sum)
+        == WEFT_OK);
+    weft_buf_init(&b, WEFT_SUMMARY_MAX * 4);
+    CHECK(proto_encode(sum, &b) == WEFT_OK);
+    CHECK(b.len <= WEFT_SUMMARY_MAX);
+    CHECK(b.len <= 1900);
+    CHECK(strlen(pv_getstr(sum, "desc")) <= WEFT_SUMMARY_TEXT);
+    weft_buf_free(&b);
+    /* An envelope over the cap is refused before it is decoded. */
+    {
+        uint8_t *big = calloc(1, WEFT_SUMMARY_MAX + 200);
+        pv      *got;
+
+        CHECK(proto_envelope_open(A, big, WEFT_SUMMARY_MAX + 200, &got, NULL)
+            == WEFT_ETOOBIG);
+        free(big);
+    }
+}
+
+int
+main(void)
+{
+    crypto_key *k, *other;
+
+    CHECK(crypto_init() == WEFT_OK);
+    CHECK(crypto_key_generate(&k) == WEFT_OK);
+    CHECK(crypto_key_generate(&other) == WEFT_OK);
+    A = pv_arena_new(256u << 20);
+    test_roundtrip_and_flips(k);
+    test_forgeries(k, other);
+    test_trimming(k);
+    pv_arena_free(A);
+    crypto_key_free(k);
+    crypto_key_free(other);
+    return test_done("summary_test");
+}
