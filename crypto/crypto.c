@@ -14,6 +14,7 @@
  * protection afterwards, which keeps every function reentrant.
  */
 #include "crypto/crypto.h"
+#include "crypto/crypto_int.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -36,15 +37,6 @@ struct crypto_key {
     uint8_t  pk[CRYPTO_PK_BYTES];
     uint8_t *sk; /* sodium_malloc, read-only; libsodium's seed || pk */
 };
-
-/*
- * Shared with keyfile.c, which needs the secret half to save it and a way
- * to build a key from a loaded one. There is no private header for two
- * functions; keyfile.c repeats these prototypes.
- */
-weft_err crypto__key_from_secret(
-    const uint8_t sk[CRYPTO_SK_BYTES], crypto_key **out);
-const uint8_t *crypto__key_secret(const crypto_key *k);
 
 weft_err
 crypto_init(void)

@@ -18,6 +18,7 @@
  * sodium_free wipes it on every path.
  */
 #include "crypto/crypto.h"
+#include "crypto/crypto_int.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -40,11 +41,6 @@
 #define COMMENT_LINE  "untrusted comment: "
 #define B64_VARIANT   sodium_base64_VARIANT_ORIGINAL
 #define SK_PUBLIC(sk) ((sk) + crypto_sign_ed25519_SEEDBYTES)
-
-/* Owned by crypto.c, which defines struct crypto_key. */
-weft_err crypto__key_from_secret(
-    const uint8_t sk[CRYPTO_SK_BYTES], crypto_key **out);
-const uint8_t *crypto__key_secret(const crypto_key *k);
 
 static const uint8_t alg_tag[TAG_BYTES] = { 'E', 'd' };
 

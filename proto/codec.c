@@ -297,7 +297,7 @@ rd_map(rd *r, uint64_t n, uint64_t minn, int depth, pv **out)
 static weft_err
 rd_uint(rd *r, size_t k, uint64_t min, pv **out)
 {
-    uint64_t v;
+    uint64_t v = 0;
     weft_err err;
 
     if ((err = take(r, k, &v)) != WEFT_OK)
@@ -313,7 +313,7 @@ rd_uint(rd *r, size_t k, uint64_t min, pv **out)
 static weft_err
 rd_sint(rd *r, size_t k, int64_t below, pv **out)
 {
-    uint64_t u;
+    uint64_t u = 0;
     int64_t  v;
     weft_err err;
 
@@ -332,7 +332,7 @@ rd_sint(rd *r, size_t k, int64_t below, pv **out)
 static weft_err
 rd_float(rd *r, pv **out)
 {
-    uint64_t u;
+    uint64_t u = 0;
     double   f;
     weft_err err;
 
@@ -348,7 +348,7 @@ rd_float(rd *r, pv **out)
 static weft_err
 rd_value(rd *r, int depth, pv **out)
 {
-    uint64_t n;
+    uint64_t n = 0;
     uint8_t  c;
     weft_err err;
 

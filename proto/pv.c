@@ -323,10 +323,20 @@ pv_copy(pv_arena *a, const pv *v)
     case PV_MAP:
         if ((c = pv_map(a)) == NULL)
             return NULL;
-        for (i = 0; i < v->u.m.n; i++)
-            if (pv_set(a, c, v->u.m.kv[i].k->u.s.p, pv_copy(a, v->u.m.kv[i].v))
-                != WEFT_OK)
+        /* Fill the entries directly: keys are already unique, and pv_set's
+         * lookup would make wide maps quadratic. */
+        if (v->u.m.n > 0
+            && (c->u.m.kv = pv_alloc(a, v->u.m.n * sizeof(pv_kv))) == NULL)
+            return NULL;
+        c->u.m.cap = v->u.m.n;
+        for (i = 0; i < v->u.m.n; i++) {
+            pv_kv *kv = &c->u.m.kv[i];
+
+            if ((kv->k = pv_copy(a, v->u.m.kv[i].k)) == NULL
+                || (kv->v = pv_copy(a, v->u.m.kv[i].v)) == NULL)
                 return NULL;
+            c->u.m.n++;
+        }
         break;
     default:
         if ((c = mk(a, v->type)) == NULL)
