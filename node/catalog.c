@@ -481,7 +481,8 @@ where(weft_diag *d, const char *file)
 typedef struct pub {
     node       *n;
     store_txn  *t;
-    pv_arena   *a;
+    pv_arena   *a;  /* this document's work, reset after it */
+    pv_arena   *ra; /* the reply's arena, where res lives */
     const char *file;
     bool        dry_run;
     pv         *res;
@@ -581,16 +582,16 @@ publish_one(pub *p, const pv *data, weft_diag *d)
         weft_diagf(d, err, "%s: store: %s", p->file, weft_strerror(err));
     crypto_hex(hash, 32, hex);
     if (err == WEFT_OK
-        && ((err = pv_setstr(p->a, p->res, "id", pv_getstr(desc, "id")))
-            || (err = pv_setstr(p->a, p->res, "name", pv_getstr(desc, "name")))
-            || (err = pv_setstr(p->a, p->res, "kind", pv_getstr(desc, "kind")))
+        && ((err = pv_setstr(p->ra, p->res, "id", pv_getstr(desc, "id")))
+            || (err = pv_setstr(p->ra, p->res, "name", pv_getstr(desc, "name")))
+            || (err = pv_setstr(p->ra, p->res, "kind", pv_getstr(desc, "kind")))
             || (err = pv_setstr(
-                    p->a, p->res, "version", pv_getstr(desc, "version")))
+                    p->ra, p->res, "version", pv_getstr(desc, "version")))
             || (err = pv_setint(
-                    p->a, p->res, "seq", sum ? pv_getint(sum, "seq", 0) : 0))
-            || (err = pv_setstr(p->a, p->res, "hash", hex))
-            || (err
-                = pv_set(p->a, p->res, "changed", pv_bool(p->a, sum != cur)))))
+                    p->ra, p->res, "seq", sum ? pv_getint(sum, "seq", 0) : 0))
+            || (err = pv_setstr(p->ra, p->res, "hash", hex))
+            || (err = pv_set(
+                    p->ra, p->res, "changed", pv_bool(p->ra, sum != cur)))))
         weft_diagf(d, err, "%s: %s", p->file, weft_strerror(err));
 done:
     weft_buf_free(&bytes);
@@ -600,26 +601,34 @@ done:
 weft_err
 catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results)
 {
+    pv_arena  *work; /* reused by each document in turn */
     store_txn *t;
     weft_err   err;
     uint32_t   ok = 0;
 
-    if ((err = store_begin(n->st, true, &t)) != WEFT_OK)
+    /* Each document works in one reused arena, so a batch of thousands
+     * costs the memory of one document at a time. */
+    if ((work = pv_arena_new((size_t) WEFT_DOC_MAX * 32)) == NULL)
+        return WEFT_ENOMEM;
+    if ((err = store_begin(n->st, true, &t)) != WEFT_OK) {
+        pv_arena_free(work);
         return err;
+    }
     for (uint32_t i = 0; i < docs->u.a.n; i++) {
         const pv   *doc = docs->u.a.v[i];
         const char *file = pv_getstr(doc, "name");
+        const pv   *data = pv_get(doc, "data");
         pv         *res = pv_map(a);
-        pub         p = { n, t, a, file ? file : "-", dry_run, res, false };
-        weft_diag   d = { "" };
+        pub       p = { n, t, work, a, file ? file : "-", dry_run, res, false };
+        weft_diag d = { "" };
 
         if (res == NULL || pv_push(a, results, res) != WEFT_OK) {
             err = WEFT_ENOMEM;
             break;
         }
         pv_setstr(a, res, "file", p.file);
-        err = publish_one(
-            &p, pv_get(doc, "data") ? pv_get(doc, "data") : pv_nil(a), &d);
+        err = publish_one(&p, data ? data : pv_nil(a), &d);
+        pv_arena_reset(work);
         pv_set(a, res, "ok", pv_bool(a, err == WEFT_OK));
         pv_setint(a, res, "code", err);
         if (err != WEFT_OK) {
@@ -631,6 +640,7 @@ catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results)
             break; /* the transaction holds half a publish: drop it all */
         err = WEFT_OK;
     }
+    pv_arena_free(work);
     if (err != WEFT_OK || dry_run || ok == 0) {
         store_abort(t);
         return err;

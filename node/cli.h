@@ -22,9 +22,13 @@
 typedef struct cli {
     const char *data; /* data directory */
     bool        json;
-    pv_arena   *a;   /* requests and replies live here */
-    const char *cmd; /* the command's name, for messages */
+    pv_arena   *a;    /* requests and replies live here */
+    const char *cmd;  /* the command's name, for messages */
+    void       *conn; /* the socket to the node, opened on first use */
 } cli;
+
+/* Requests that may be in flight at once (slots 0 and 1). */
+#define CLI_INFLIGHT 2
 
 typedef int (*cli_fn)(cli *c, int argc, char **argv);
 
@@ -41,6 +45,24 @@ extern const cli_cmd cli_commands[];
 /* cli_call sends req to the node and decodes the reply into *rep. On a
  * transport failure it prints why and returns CLI_FAIL. */
 int cli_call(cli *c, const pv *req, pv **rep);
+
+/* cli_send starts req in slot without waiting for the reply. */
+int cli_send(cli *c, int slot, const pv *req);
+
+/* cli_recv waits for the reply to the request in slot. */
+int cli_recv(cli *c, int slot, pv **rep);
+
+/* cli_close closes the connection, if one was opened. */
+void cli_close(cli *c);
+
+/* cli_send starts req in slot without waiting for the reply. */
+int cli_send(cli *c, int slot, const pv *req);
+
+/* cli_recv waits for the reply to the request in slot. */
+int cli_recv(cli *c, int slot, pv **rep);
+
+/* cli_close closes the connection, if one was opened. */
+void cli_close(cli *c);
 
 /* cli_fail prints an error reply (text, or JSON with --json) and returns
  * the exit code that fits its error code. */

@@ -125,28 +125,69 @@ print_results(cli *c, const pv *results)
 }
 
 /*
- * send_batch publishes the documents in docs and merges the results into
- * all. *dead is set when the node could not be asked or refused the whole
- * batch: there is no point in sending more.
+ * Publishing streams batches: while the node works on one batch, the CLI
+ * reads the files of the next (two requests in flight, replies printed in
+ * order). A batch closes at PUB_BATCH bytes of files, so the node starts
+ * early, and a batch holds at most one document past that.
  */
-static int
-send_batch(cli *c, pv *docs, bool dry, pv *all, bool *dead)
+#define PUB_BATCH WEFT_BATCH_MAX
+
+typedef struct pub {
+    cli *c;
+    bool dry;
+    pv  *all;     /* every result, for --json */
+    int  worst;   /* the exit code so far */
+    int  next;    /* the slot the next batch goes to */
+    bool pending; /* a batch waits for its reply in the other slot */
+    bool dead;    /* the node could not be asked, or refused a batch */
+} pub;
+
+static void
+pub_wait(pub *p)
 {
-    pv *req = req_new(c, "publish"), *rep;
-    int rc;
+    const pv *ok, *res;
+    pv       *rep;
+    int       rc;
 
-    if (req == NULL || pv_set(c->a, req, "docs", docs)
-        || pv_set(c->a, req, "dry_run", pv_bool(c->a, dry)))
-        return CLI_FAIL;
-    if ((rc = call(c, req, &rep)) != CLI_OK) {
-        *dead = true;
-        return rc;
+    if (!p->pending)
+        return;
+    p->pending = false;
+    if ((rc = cli_recv(p->c, 1 - p->next, &rep)) != CLI_OK) {
+        p->worst = CLI_FAIL;
+        p->dead = true;
+        return;
     }
-    const pv *res = pv_get(rep, "results");
+    ok = pv_get(rep, "ok");
+    if (ok == NULL || ok->type != PV_BOOL || !ok->u.b) {
+        rc = cli_fail(p->c, rep);
+        p->worst = rc > p->worst ? rc : p->worst;
+        p->dead = true;
+        return;
+    }
+    res = pv_get(rep, "results");
+    for (uint32_t i = 0; res && res->type == PV_ARR && i < res->u.a.n; i++)
+        pv_push(p->c->a, p->all, res->u.a.v[i]);
+    if (res != NULL && res->type == PV_ARR) {
+        rc = print_results(p->c, res);
+        p->worst = rc > p->worst ? rc : p->worst;
+    }
+}
 
-    for (uint32_t i = 0; res && i < res->u.a.n; i++)
-        pv_push(c->a, all, res->u.a.v[i]);
-    return print_results(c, res);
+static void
+pub_send(pub *p, pv *docs)
+{
+    pv *req = req_new(p->c, "publish");
+
+    if (req == NULL || pv_set(p->c->a, req, "docs", docs)
+        || pv_set(p->c->a, req, "dry_run", pv_bool(p->c->a, p->dry))
+        || cli_send(p->c, p->next, req) != CLI_OK) {
+        p->worst = CLI_FAIL;
+        p->dead = true;
+        return;
+    }
+    pub_wait(p); /* the previous batch, while the node starts this one */
+    p->pending = true;
+    p->next = 1 - p->next;
 }
 
 static int
@@ -154,36 +195,31 @@ cmd_publish(cli *c, int argc, char **argv)
 {
     static const struct option lo[]
         = { { "dry-run", no_argument, NULL, 'n' }, { NULL, 0, NULL, 0 } };
-    bool   dry = false, dead = false;
-    int    opt, rc, worst = CLI_OK;
+    pub    p = { c, false, pv_arr(c->a), CLI_OK, 0, false, false };
+    int    opt, rc;
     size_t batch = 0;
-    pv    *docs = pv_arr(c->a), *all = pv_arr(c->a);
+    pv    *docs = pv_arr(c->a);
 
     while ((opt = getopts(argc, argv, "n", lo)) != -1) {
         if (opt != 'n')
             return usage_err(c, "unknown option");
-        dry = true;
+        p.dry = true;
     }
     if (optind >= argc)
         return usage_err(c, "give at least one FILE (or - for stdin)");
-    for (int i = optind; i <= argc; i++) {
+    for (int i = optind; i <= argc && !p.dead; i++) {
         weft_buf b;
         pv      *doc;
 
-        /* Send what we have when the batch is full or the files end. */
-        if (docs->u.a.n > 0
-            && (i == argc || batch >= WEFT_BATCH_MAX - WEFT_DOC_MAX)) {
-            rc = send_batch(c, docs, dry, all, &dead);
-            worst = rc > worst ? rc : worst;
-            if (dead)
-                return worst;
+        if (docs->u.a.n > 0 && (i == argc || batch >= PUB_BATCH)) {
+            pub_send(&p, docs);
             docs = pv_arr(c->a);
             batch = 0;
         }
         if (i == argc)
             break;
         if ((rc = read_doc(c, argv[i], &b)) != CLI_OK) {
-            worst = rc;
+            p.worst = rc > p.worst ? rc : p.worst;
             continue;
         }
         doc = pv_map(c->a);
@@ -193,14 +229,15 @@ cmd_publish(cli *c, int argc, char **argv)
         batch += b.len;
         weft_buf_free(&b);
     }
+    pub_wait(&p);
     if (c->json) {
         pv *m = pv_map(c->a);
 
-        pv_set(c->a, m, "results", all);
-        pv_set(c->a, m, "dry_run", pv_bool(c->a, dry));
+        pv_set(c->a, m, "results", p.all);
+        pv_set(c->a, m, "dry_run", pv_bool(c->a, p.dry));
         cli_print_json(m);
     }
-    return worst;
+    return p.worst;
 }
 
 /* ---- get, list, search ---------------------------------------------- */

@@ -8,6 +8,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,16 @@ cli_code(weft_err err)
     }
 }
 
+/* The connection to the node: one REQ socket with a context per request
+ * that may be in flight (publish overlaps reading files with the node's
+ * work on the previous batch). */
+typedef struct conn {
+    nng_socket s;
+    nng_ctx    ctx[CLI_INFLIGHT];
+    nng_aio   *aio[CLI_INFLIGHT];
+    char       url[4200];
+} conn;
+
 static int
 transport(cli *c, const char *url, const char *what, int rv)
 {
@@ -53,45 +64,115 @@ transport(cli *c, const char *url, const char *what, int rv)
     return CLI_FAIL;
 }
 
+static int
+connect_node(cli *c)
+{
+    conn *k;
+    int   rv;
+
+    if (c->conn != NULL)
+        return CLI_OK;
+    if ((k = calloc(1, sizeof(*k))) == NULL)
+        return CLI_FAIL;
+    snprintf(k->url, sizeof(k->url), "ipc://%s/weft.sock", c->data);
+    if ((rv = nng_req0_open(&k->s)) != 0) {
+        free(k);
+        return transport(c, k->url, "socket", rv);
+    }
+    c->conn = k;
+    nng_socket_set_size(k->s, NNG_OPT_RECVMAXSZ, WEFT_MSG_MAX);
+    if ((rv = nng_dial(k->s, k->url, NULL, 0)) != 0)
+        return transport(c, k->url, "connect", rv);
+    for (int i = 0; i < CLI_INFLIGHT; i++) {
+        if ((rv = nng_ctx_open(&k->ctx[i], k->s)) != 0
+            || (rv = nng_aio_alloc(&k->aio[i], NULL, NULL)) != 0)
+            return transport(c, k->url, "socket", rv);
+        /* A request is never resent: a publish may take a while. */
+        nng_ctx_set_ms(
+            k->ctx[i], NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+        nng_aio_set_timeout(k->aio[i], CLI_TIMEOUT_MS);
+    }
+    return CLI_OK;
+}
+
+void
+cli_close(cli *c)
+{
+    conn *k = c->conn;
+
+    if (k == NULL)
+        return;
+    for (int i = 0; i < CLI_INFLIGHT; i++)
+        if (k->aio[i] != NULL) {
+            nng_aio_stop(k->aio[i]);
+            nng_aio_free(k->aio[i]);
+        }
+    nng_close(k->s);
+    free(k);
+    c->conn = NULL;
+}
+
+int
+cli_send(cli *c, int slot, const pv *req)
+{
+    conn    *k;
+    nng_msg *msg;
+    weft_buf b;
+    int      rv, code;
+
+    if ((code = connect_node(c)) != CLI_OK)
+        return code;
+    k = c->conn;
+    weft_buf_init(&b, WEFT_MSG_MAX);
+    if (proto_encode(req, &b) != WEFT_OK) {
+        weft_buf_free(&b);
+        cli_err(c, "request over the %u-byte message limit", WEFT_MSG_MAX);
+        return CLI_FAIL;
+    }
+    rv = nng_msg_alloc(&msg, 0);
+    if (rv == 0 && (rv = nng_msg_append(msg, b.p, b.len)) != 0)
+        nng_msg_free(msg);
+    weft_buf_free(&b);
+    if (rv != 0)
+        return transport(c, k->url, "send", rv);
+    nng_aio_set_msg(k->aio[slot], msg);
+    nng_ctx_send(k->ctx[slot], k->aio[slot]);
+    nng_aio_wait(k->aio[slot]);
+    if ((rv = nng_aio_result(k->aio[slot])) != 0) {
+        nng_msg_free(msg);
+        return transport(c, k->url, "send", rv);
+    }
+    nng_ctx_recv(k->ctx[slot], k->aio[slot]); /* cli_recv waits for it */
+    return CLI_OK;
+}
+
+int
+cli_recv(cli *c, int slot, pv **rep)
+{
+    conn     *k = c->conn;
+    nng_msg  *msg;
+    weft_diag d = { "" };
+    int       rv, code = CLI_OK;
+
+    nng_aio_wait(k->aio[slot]);
+    if ((rv = nng_aio_result(k->aio[slot])) != 0)
+        return transport(c, k->url, "receive", rv);
+    msg = nng_aio_get_msg(k->aio[slot]);
+    if (proto_decode(c->a, nng_msg_body(msg), nng_msg_len(msg), rep, &d)
+        != WEFT_OK) {
+        cli_err(c, "bad reply from weftd: %s", d.msg);
+        code = CLI_FAIL;
+    }
+    nng_msg_free(msg);
+    return code;
+}
+
 int
 cli_call(cli *c, const pv *req, pv **rep)
 {
-    char       url[4200];
-    nng_socket s;
-    nng_msg   *msg = NULL;
-    weft_buf   b;
-    weft_diag  d = { "" };
-    int        rv, code = CLI_FAIL;
+    int code = cli_send(c, 0, req);
 
-    snprintf(url, sizeof(url), "ipc://%s/weft.sock", c->data);
-    weft_buf_init(&b, WEFT_MSG_MAX);
-    if (proto_encode(req, &b) != WEFT_OK) {
-        cli_err(c, "request over the %u-byte message limit", WEFT_MSG_MAX);
-        goto done;
-    }
-    if ((rv = nng_req0_open(&s)) != 0) {
-        code = transport(c, url, "socket", rv);
-        goto done;
-    }
-    nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, WEFT_MSG_MAX);
-    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, CLI_TIMEOUT_MS);
-    nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-    if ((rv = nng_dial(s, url, NULL, 0)) != 0)
-        code = transport(c, url, "connect", rv);
-    else if ((rv = nng_send(s, b.p, b.len, 0)) != 0)
-        code = transport(c, url, "send", rv);
-    else if ((rv = nng_recvmsg(s, &msg, 0)) != 0)
-        code = transport(c, url, "receive", rv);
-    else if (proto_decode(c->a, nng_msg_body(msg), nng_msg_len(msg), rep, &d)
-        != WEFT_OK)
-        cli_err(c, "bad reply from weftd: %s", d.msg);
-    else
-        code = CLI_OK;
-    nng_msg_free(msg);
-    nng_close(s);
-done:
-    weft_buf_free(&b);
-    return code;
+    return code == CLI_OK ? cli_recv(c, 0, rep) : code;
 }
 
 int
@@ -147,7 +228,7 @@ main(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    cli c = { getenv("WEFT_DATA"), false, NULL, NULL };
+    cli c = { getenv("WEFT_DATA"), false, NULL, NULL, NULL };
     int opt, rc = CLI_FAIL;
 
     /* Stop at the command name: its options are its own. */

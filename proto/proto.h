@@ -29,6 +29,9 @@ pv_arena *pv_arena_new(size_t max);
 /* pv_arena_free releases the arena and every value in it; NULL is a no-op. */
 void pv_arena_free(pv_arena *a);
 
+/* pv_arena_reset drops every value in a but keeps memory for reuse. */
+void pv_arena_reset(pv_arena *a);
+
 /* pv_alloc returns n zeroed bytes from a, or NULL past its maximum. */
 void *pv_alloc(pv_arena *a, size_t n);
 

@@ -20,7 +20,7 @@ typedef struct chunk {
 } chunk;
 
 struct pv_arena {
-    chunk *head;
+    chunk *first, *cur, *last; /* chunks in the order they were made */
     size_t total, max;
 };
 
@@ -41,40 +41,66 @@ pv_arena_free(pv_arena *a)
 
     if (a == NULL)
         return;
-    for (c = a->head; c != NULL; c = next) {
+    for (c = a->first; c != NULL; c = next) {
         next = c->next;
         free(c);
     }
     free(a);
 }
 
+void
+pv_arena_reset(pv_arena *a)
+{
+    /* Keep every chunk: a loop that resets its arena per item then reuses
+     * warm memory instead of faulting in fresh pages each time. */
+    for (chunk *c = a->first; c != NULL; c = c->next)
+        c->used = 0;
+    a->cur = a->first;
+}
+
+/* grow_chunk appends a chunk with room for n bytes; NULL past the max. */
+static chunk *
+grow_chunk(pv_arena *a, size_t n)
+{
+    size_t size = n > CHUNK_MIN ? n : CHUNK_MIN;
+    chunk *c;
+
+    if (a->last != NULL && a->last->size < (1u << 20)
+        && a->last->size * 2 > size)
+        size = a->last->size * 2;
+    if (a->total > a->max || n > a->max - a->total)
+        return NULL;
+    if (size > a->max - a->total)
+        size = a->max - a->total; /* a small arena's last chunk */
+    if ((c = malloc(sizeof(*c) + size)) == NULL)
+        return NULL;
+    c->next = NULL;
+    c->used = 0;
+    c->size = size;
+    if (a->last != NULL)
+        a->last->next = c;
+    else
+        a->first = c;
+    a->last = c;
+    a->total += size;
+    return c;
+}
+
 void *
 pv_alloc(pv_arena *a, size_t n)
 {
-    chunk *c = a->head;
-    size_t size;
+    chunk *c = a->cur;
     void  *p;
 
     n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
     if (n == 0)
         n = sizeof(max_align_t);
-    if (c == NULL || c->size - c->used < n) {
-        size = n > CHUNK_MIN ? n : CHUNK_MIN;
-        if (c != NULL && c->size * 2 > size && c->size < (1u << 20))
-            size = c->size * 2;
-        if (a->total > a->max || n > a->max - a->total)
-            return NULL;
-        if (size > a->max - a->total)
-            size = a->max - a->total; /* a small arena's last chunk */
-        c = malloc(sizeof(*c) + size);
-        if (c == NULL)
-            return NULL;
-        c->next = a->head;
-        c->used = 0;
-        c->size = size;
-        a->head = c;
-        a->total += size;
-    }
+    /* Move on through kept chunks (after a reset) before making one. */
+    while (c != NULL && c->size - c->used < n)
+        c = c->next;
+    if (c == NULL && (c = grow_chunk(a, n)) == NULL)
+        return NULL;
+    a->cur = c;
     p = (char *) c->data + c->used;
     c->used += n;
     memset(p, 0, n);

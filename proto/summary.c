@@ -323,28 +323,40 @@ proto_summary_check(const pv *sum, weft_diag *d)
 weft_err
 proto_envelope_seal(const pv *sum, const crypto_key *k, weft_buf *out)
 {
-    uint8_t   sig[CRYPTO_SIG_BYTES];
-    weft_buf  b;
-    pv_arena *a = NULL;
-    pv       *env;
-    weft_err  err;
+    uint8_t  sig[CRYPTO_SIG_BYTES], head[16];
+    size_t   hl;
+    weft_buf b;
+    weft_err err;
 
     weft_buf_init(&b, WEFT_SUMMARY_MAX);
-    if ((err = proto_encode(sum, &b)) != WEFT_OK)
+    if ((err = proto_encode(sum, &b)) != WEFT_OK
+        || (err = crypto_sign_msg(k, PROTO_SUMMARY_PREFIX, b.p, b.len, sig)))
         goto done;
-    if ((err = crypto_sign_msg(k, PROTO_SUMMARY_PREFIX, b.p, b.len, sig)))
-        goto done;
-    if ((a = pv_arena_new(2 * WEFT_SUMMARY_MAX + 4096)) == NULL
-        || (env = pv_map(a)) == NULL) {
-        err = WEFT_ENOMEM;
-        goto done;
+    /*
+     * The envelope is always {sig: bin 64, sum: bin N} with N at most
+     * WEFT_SUMMARY_MAX, so its canonical form is written directly: fixmap
+     * of 2, the keys as fixstr in order, bin8 for the signature and bin8
+     * or bin16 (shortest) for the summary. proto_decode checks it.
+     */
+    static const uint8_t sig_head[] = { 0x82, 0xa3, 's', 'i', 'g', 0xc4, 64 };
+    static const uint8_t sum_key[] = { 0xa3, 's', 'u', 'm' };
+
+    memcpy(head, sum_key, sizeof(sum_key));
+    hl = sizeof(sum_key);
+    if (b.len < 256) {
+        head[hl++] = 0xc4;
+        head[hl++] = (uint8_t) b.len;
+    } else {
+        head[hl++] = 0xc5;
+        head[hl++] = (uint8_t) (b.len >> 8);
+        head[hl++] = (uint8_t) b.len;
     }
-    if ((err = pv_set(a, env, "sig", pv_bin(a, sig, sizeof(sig))))
-        || (err = pv_set(a, env, "sum", pv_bin(a, b.p, b.len))))
+    if ((err = weft_buf_append(out, sig_head, sizeof(sig_head)))
+        || (err = weft_buf_append(out, sig, sizeof(sig)))
+        || (err = weft_buf_append(out, head, hl))
+        || (err = weft_buf_append(out, b.p, b.len)))
         goto done;
-    err = proto_encode(env, out);
 done:
-    pv_arena_free(a);
     weft_buf_free(&b);
     return err;
 }
