@@ -270,8 +270,11 @@ dispatch(node *n, const uint8_t *p, size_t len, reply *r, weft_diag *d)
     const char *op;
     weft_err    err;
 
-    if ((err = proto_decode(r->a, p, len, &req, d)) != WEFT_OK)
-        return weft_diagf(d, err, "request is not valid msgpack: %s", d->msg);
+    if ((err = proto_decode(r->a, p, len, &req, d)) != WEFT_OK) {
+        weft_diag why = *d;
+
+        return weft_diagf(d, err, "request is not valid msgpack: %s", why.msg);
+    }
     if (req->type != PV_MAP || (op = pv_getstr(req, "op")) == NULL)
         return weft_diagf(d, WEFT_EINVAL,
             "request: expected a map with "

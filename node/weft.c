@@ -76,8 +76,9 @@ connect_node(cli *c)
         return CLI_FAIL;
     snprintf(k->url, sizeof(k->url), "ipc://%s/weft.sock", c->data);
     if ((rv = nng_req0_open(&k->s)) != 0) {
+        transport(c, k->url, "socket", rv);
         free(k);
-        return transport(c, k->url, "socket", rv);
+        return CLI_FAIL;
     }
     c->conn = k;
     nng_socket_set_size(k->s, NNG_OPT_RECVMAXSZ, WEFT_MSG_MAX);

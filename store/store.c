@@ -234,7 +234,8 @@ store_each(store_txn *t, store_table tab, const void *prefix, size_t plen,
     while (rc == 0) {
         store_val kv = { k.mv_data, k.mv_size }, vv = { v.mv_data, v.mv_size };
 
-        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+        if (plen > 0
+            && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
             break;
         if ((stop = fn(ctx, kv, vv)) != 0)
             break;
