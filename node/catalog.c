@@ -543,6 +543,7 @@ store_new(pub *p, const pv *desc, const weft_buf *bytes, const uint8_t hash[32],
 static weft_err
 publish_one(pub *p, const pv *data, weft_diag *d)
 {
+    bool        changed;
     pv         *doc, *desc, *cur, *sum = NULL;
     uint8_t     hash[32];
     char        hex[65];
@@ -550,7 +551,7 @@ publish_one(pub *p, const pv *data, weft_diag *d)
     const char *dom;
     weft_err    err;
 
-    if (data->type != PV_BIN || data->u.s.len > WEFT_DOC_MAX)
+    if (data->u.s.len > WEFT_DOC_MAX)
         return weft_diagf(d, WEFT_ETOOBIG,
             "%s: %u bytes, over the %u-byte "
             "document limit",
@@ -576,7 +577,8 @@ publish_one(pub *p, const pv *data, weft_diag *d)
     crypto_blake2b(bytes.p, bytes.len, hash);
     if ((err = check_current(p, desc, hash, &cur, d)) != WEFT_OK)
         goto done;
-    if (cur != NULL && memcmp(pv_get(cur, "body")->u.s.p, hash, 32) == 0)
+    changed = cur == NULL || memcmp(pv_get(cur, "body")->u.s.p, hash, 32);
+    if (!changed)
         sum = cur; /* identical content: nothing changes */
     else if (!p->dry_run && (err = store_new(p, desc, &bytes, hash, &sum)))
         weft_diagf(d, err, "%s: store: %s", p->file, weft_strerror(err));
@@ -590,8 +592,8 @@ publish_one(pub *p, const pv *data, weft_diag *d)
             || (err = pv_setint(
                     p->ra, p->res, "seq", sum ? pv_getint(sum, "seq", 0) : 0))
             || (err = pv_setstr(p->ra, p->res, "hash", hex))
-            || (err = pv_set(
-                    p->ra, p->res, "changed", pv_bool(p->ra, sum != cur)))))
+            || (err
+                = pv_set(p->ra, p->res, "changed", pv_bool(p->ra, changed)))))
         weft_diagf(d, err, "%s: %s", p->file, weft_strerror(err));
 done:
     weft_buf_free(&bytes);
@@ -627,7 +629,12 @@ catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results)
             break;
         }
         pv_setstr(a, res, "file", p.file);
-        err = publish_one(&p, data ? data : pv_nil(a), &d);
+        if (doc->type != PV_MAP || data == NULL || data->type != PV_BIN)
+            err = weft_diagf(&d, WEFT_EINVAL,
+                "%s: malformed request entry: expected {name, data: bytes}",
+                p.file);
+        else
+            err = publish_one(&p, data, &d);
         pv_arena_reset(work);
         pv_set(a, res, "ok", pv_bool(a, err == WEFT_OK));
         pv_setint(a, res, "code", err);
@@ -709,7 +716,9 @@ catalog_set_status(node *n, pv_arena *a, const char *id, const char *status,
                     : pv_get(cur, "deprecation")))
         || (err = effective(n, t, a, desc, st, &eff))
         || (err = issue(n, t, a, eff,
-                (const uint8_t *) pv_get(cur, "body")->u.s.p, &sum))) {
+                (const uint8_t *) pv_get(cur, "body")->u.s.p, &sum))
+        /* A contract's products are re-signed: retired, it detaches. */
+        || (err = link(n, t, a, desc))) {
         weft_diagf(d, err ? err : WEFT_ENOMEM, "%s: %s", id,
             weft_strerror(err ? err : WEFT_ENOMEM));
         goto fail;

@@ -84,7 +84,8 @@ void cli_print_table(const pv *items);
 /* cli_print_product prints one product (the `get` reply) for people. */
 void cli_print_product(const pv *p);
 
-/* cli_usage prints the synopsis and help of one command (or all). */
-void cli_usage(FILE *f, const char *name);
+/* cli_usage prints the synopsis and help of one command (or all);
+ * CLI_FAIL when there is no such command. */
+int cli_usage(FILE *f, const char *name);
 
 #endif

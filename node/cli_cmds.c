@@ -248,7 +248,7 @@ cmd_get(cli *c, int argc, char **argv)
     static const struct option lo[]
         = { { "version", required_argument, NULL, 'v' }, { NULL, 0, NULL, 0 } };
     const char *ver = NULL;
-    pv         *req = req_new(c, "get"), *rep;
+    pv         *req = req_new(c, "get"), *rep, *p, *desc;
     int         opt, rc;
 
     while ((opt = getopts(argc, argv, "v:", lo)) != -1) {
@@ -263,9 +263,23 @@ cmd_get(cli *c, int argc, char **argv)
         pv_setstr(c->a, req, "version", ver);
     if ((rc = call(c, req, &rep)) != CLI_OK)
         return rc;
+    p = pv_get(rep, "product");
+    desc = pv_get(p, "descriptor");
+    if (desc != NULL && desc->type == PV_BIN) {
+        weft_diag d = { "" };
+        pv       *dv;
+
+        if (proto_decode(
+                c->a, (const uint8_t *) desc->u.s.p, desc->u.s.len, &dv, &d)
+            != WEFT_OK) {
+            cli_err(c, "bad descriptor from weftd: %s", d.msg);
+            return CLI_FAIL;
+        }
+        pv_set(c->a, p, "descriptor", dv);
+    }
     if (c->json)
-        return cli_print_json(pv_get(rep, "product"));
-    cli_print_product(pv_get(rep, "product"));
+        return cli_print_json(p);
+    cli_print_product(p);
     return CLI_OK;
 }
 
@@ -524,9 +538,11 @@ cmd_import(cli *c, int argc, char **argv)
 static int
 cmd_help(cli *c, int argc, char **argv)
 {
-    (void) c;
-    cli_usage(stdout, argc > 1 ? argv[1] : NULL);
-    return CLI_OK;
+    if (argc > 2) {
+        cli_err(c, "give at most one COMMAND");
+        return CLI_FAIL;
+    }
+    return cli_usage(stdout, argc > 1 ? argv[1] : NULL);
 }
 
 const cli_cmd cli_commands[] = {

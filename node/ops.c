@@ -36,6 +36,26 @@ op_publish(node *n, const pv *req, reply *r, weft_diag *d)
     return pv_set(r->a, r->m, "results", results);
 }
 
+/*
+ * desc_bytes is the descriptor as its canonical bytes (nil if none). The
+ * reply carries it as one binary value, so a descriptor nested as deep as
+ * publishing allows still fits in a reply; the CLI decodes it.
+ */
+static pv *
+desc_bytes(pv_arena *a, const pv *desc)
+{
+    weft_buf b;
+    pv      *v = NULL;
+
+    if (desc == NULL)
+        return pv_nil(a);
+    weft_buf_init(&b, WEFT_DESC_MAX);
+    if (proto_encode(desc, &b) == WEFT_OK)
+        v = pv_bin(a, b.p, b.len);
+    weft_buf_free(&b);
+    return v;
+}
+
 static weft_err
 op_get(node *n, const pv *req, reply *r, weft_diag *d)
 {
@@ -73,7 +93,7 @@ op_get(node *n, const pv *req, reply *r, weft_diag *d)
         pv_setstr(r->a, item, "status", pv_getstr(desc, "status"));
     }
     if ((err = pv_set(r->a, item, "summary", sum))
-        || (err = pv_set(r->a, item, "descriptor", desc ? desc : pv_nil(r->a))))
+        || (err = pv_set(r->a, item, "descriptor", desc_bytes(r->a, desc))))
         return err;
     return pv_set(r->a, r->m, "product", item);
 }
@@ -99,27 +119,45 @@ op_search(node *n, const pv *req, reply *r, weft_diag *d)
     return pv_set(r->a, r->m, "products", items);
 }
 
+/* date_ok accepts a real calendar date written exactly YYYY-MM-DD. */
+static bool
+date_ok(const char *s)
+{
+    struct tm   tm = { 0 };
+    const char *end = strptime(s, "%Y-%m-%d", &tm);
+    char        back[16];
+    time_t      t;
+
+    if (end == NULL || *end != 0)
+        return false;
+    /* strptime takes 2027-02-30 and 2027-6-3: normalize and compare. */
+    t = timegm(&tm);
+    gmtime_r(&t, &tm);
+    strftime(back, sizeof(back), "%Y-%m-%d", &tm);
+    return strcmp(back, s) == 0;
+}
+
 static weft_err
 status_change(
     node *n, const pv *req, reply *r, weft_diag *d, const char *status)
 {
     const char *id = arg(req, "id"), *sunset = arg(req, "sunset");
     const char *by = arg(req, "replaced_by"), *reason = arg(req, "reason");
-    struct tm   tm = { 0 };
     pv         *sum;
     weft_err    err;
 
     if (id == NULL)
         return weft_diagf(d, WEFT_EINVAL, "%s: 'id' is required", status);
-    if (sunset != NULL) {
-        const char *end = strptime(sunset, "%Y-%m-%d", &tm);
-
-        if (end == NULL || *end != 0)
-            return weft_diagf(d, WEFT_EINVAL,
-                "--sunset '%s': expected a "
-                "date like 2027-06-30",
-                sunset);
-    }
+    if (sunset != NULL && !date_ok(sunset))
+        return weft_diagf(d, WEFT_EINVAL,
+            "--sunset '%s': expected a real date written YYYY-MM-DD, like "
+            "2027-06-30",
+            sunset);
+    if (reason != NULL && reason[strspn(reason, " \t")] == 0)
+        return weft_diagf(d, WEFT_EINVAL, "--reason must not be empty");
+    if (by != NULL && strcmp(by, id) == 0)
+        return weft_diagf(
+            d, WEFT_EINVAL, "--replaced-by: %s cannot replace itself", id);
     if (by != NULL && strchr(by, '/') == NULL)
         return weft_diagf(d, WEFT_EINVAL,
             "--replaced-by '%s': expected a "
@@ -296,16 +334,17 @@ ops_handle(node *n, const uint8_t *req, size_t len, weft_buf *out)
         err = WEFT_ENOMEM;
     else
         err = dispatch(n, req, len, &r, &d);
-    if (err == WEFT_OK && pv_set(r.a, r.m, "ok", pv_bool(r.a, true)) == 0
-        && proto_encode(r.m, out) == WEFT_OK)
+    if (err == WEFT_OK
+        && (err = pv_set(r.a, r.m, "ok", pv_bool(r.a, true))) == WEFT_OK
+        && (err = proto_encode(r.m, out)) == WEFT_OK)
         goto done;
+    if (err != WEFT_OK && d.msg[0] == 0)
+        weft_diagf(&d, err, "reply: %s", weft_strerror(err));
     /* An error reply is small and built fresh, so it always fits. */
     out->len = 0;
     pv_arena_free(r.a);
     r.a = pv_arena_new(64 << 10);
     if (r.a != NULL && (r.m = pv_map(r.a)) != NULL) {
-        if (err == WEFT_OK)
-            err = WEFT_ENOMEM;
         pv_set(r.a, r.m, "ok", pv_bool(r.a, false));
         pv_setint(r.a, r.m, "code", err);
         pv_setstr(r.a, r.m, "error", d.msg[0] ? d.msg : weft_strerror(err));

@@ -127,7 +127,7 @@ query_search(
     store_abort(t);
     if (err == WEFT_OK)
         err = s.err;
-    if (err == WEFT_OK && words->u.a.n > 0)
+    if (err == WEFT_OK && words->u.a.n > 0 && s.n > 1)
         qsort(s.hits, s.n, sizeof(*s.hits), hit_cmp);
     for (size_t i = 0; err == WEFT_OK && i < s.n; i++)
         err = pv_push(a, items, s.hits[i].item);

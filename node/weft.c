@@ -194,7 +194,7 @@ cli_fail(cli *c, const pv *rep)
     return cli_code(err);
 }
 
-void
+int
 cli_usage(FILE *f, const char *name)
 {
     if (name == NULL) {
@@ -210,14 +210,16 @@ cli_usage(FILE *f, const char *name)
               "error or failure.\n`weft help COMMAND` explains one "
               "command.\n",
             f);
-        return;
+        return CLI_OK;
     }
     for (const cli_cmd *c = cli_commands; c->name; c++)
         if (strcmp(c->name, name) == 0) {
             fprintf(f, "usage: weft %s\n\n%s", c->synopsis, c->help);
-            return;
+            return CLI_OK;
         }
-    fprintf(f, "weft: help: no command '%s'; `weft help` lists them\n", name);
+    fprintf(
+        stderr, "weft: help: no command '%s'; `weft help` lists them\n", name);
+    return CLI_FAIL;
 }
 
 int

@@ -178,9 +178,33 @@ meta_init(node *n)
     return store_commit(t);
 }
 
+/* look reads the stored domain and key of an existing store without
+ * changing any file ("" when DIR holds no store yet). */
+static weft_err
+look(node *n, char *stored, size_t sz, uint8_t pk[32], bool *has_pk,
+    weft_diag *d)
+{
+    char        path[4200];
+    struct stat sb;
+    weft_err    err;
+
+    *stored = 0;
+    *has_pk = false;
+    snprintf(path, sizeof(path), "%s/data.mdb", n->dir);
+    if (stat(path, &sb) != 0)
+        return WEFT_OK;
+    if ((err = store_open(n->dir, STORE_MAPSIZE_DEFAULT, true, &n->st, d)))
+        return err;
+    err = meta_domain(n, stored, sz, pk, has_pk);
+    store_close(n->st);
+    n->st = NULL;
+    return err ? weft_diagf(d, err, "store: %s", weft_strerror(err)) : err;
+}
+
 /*
- * identity loads the key and store, or creates them on first start. The
- * checks all come first; the first write happens only once they pass.
+ * identity loads the key and store, or creates them on first start. Every
+ * check comes first, with nothing opened for writing; the first write
+ * happens only once they all pass.
  */
 static weft_err
 identity(node *n, const char *want, weft_diag *d)
@@ -196,31 +220,28 @@ identity(node *n, const char *want, weft_diag *d)
     fresh = stat(skp, &sb) != 0 && errno == ENOENT;
     if (!fresh && (err = crypto_key_load(skp, &n->key, d)) != WEFT_OK)
         return err;
-    if ((err = store_open(n->dir, STORE_MAPSIZE_DEFAULT, &n->st, d)))
+    if ((err = look(n, stored, sizeof(stored), mpk, &has_pk, d)))
         return err;
-    if ((err = meta_domain(n, stored, sizeof(stored), mpk, &has_pk)))
-        return weft_diagf(d, err, "store: %s", weft_strerror(err));
     if (stored[0] && want && strcmp(stored, want) != 0)
         return weft_diagf(d, WEFT_EDOMAIN,
-            "%s belongs to domain '%s', not "
-            "'%s'; a node's domain never changes",
+            "%s belongs to domain '%s', not '%s'; a node's domain never "
+            "changes",
             n->dir, stored, want);
     if (stored[0] && fresh)
         return weft_diagf(d, WEFT_EKEY,
-            "%s is missing but the store "
-            "belongs to domain '%s': restore the key file",
+            "%s is missing but the store belongs to domain '%s': restore the "
+            "key file",
             skp, stored);
     if (!stored[0] && !want)
         return weft_diagf(d, WEFT_EINVAL,
-            "%s is a new data directory: "
-            "give --domain NAME on first start",
+            "%s is a new data directory: give --domain NAME on first start",
             n->dir);
     if (has_pk && memcmp(mpk, crypto_key_public(n->key), 32) != 0)
         return weft_diagf(d, WEFT_EKEY,
-            "%s does not belong to this "
-            "store's domain '%s'",
-            skp, stored);
+            "%s does not belong to this store's domain '%s'", skp, stored);
     snprintf(n->domain, sizeof(n->domain), "%s", stored[0] ? stored : want);
+    if ((err = store_open(n->dir, STORE_MAPSIZE_DEFAULT, false, &n->st, d)))
+        return err;
     if (fresh) {
         if ((err = crypto_key_generate(&n->key))
             || (err = crypto_key_save(n->key, skp, pkp, n->domain, d)))

@@ -54,15 +54,17 @@ lmdb_err(int rc)
 }
 
 static weft_err
-open_tables(store *s, weft_diag *d)
+open_tables(store *s, bool readonly, weft_diag *d)
 {
     MDB_txn *txn;
     int      rc, i;
 
-    if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+    if ((rc = mdb_txn_begin(s->env, NULL, readonly ? MDB_RDONLY : 0, &txn))
+        != 0)
         return weft_diagf(d, lmdb_err(rc), "store: %s", mdb_strerror(rc));
     for (i = 0; i < STORE_NTABLES; i++) {
-        rc = mdb_dbi_open(txn, table_names[i], MDB_CREATE, &s->dbi[i]);
+        rc = mdb_dbi_open(
+            txn, table_names[i], readonly ? 0 : MDB_CREATE, &s->dbi[i]);
         if (rc != 0) {
             mdb_txn_abort(txn);
             return weft_diagf(d, lmdb_err(rc), "store: table %s: %s",
@@ -75,7 +77,8 @@ open_tables(store *s, weft_diag *d)
 }
 
 weft_err
-store_open(const char *dir, uint64_t mapsize, store **out, weft_diag *d)
+store_open(
+    const char *dir, uint64_t mapsize, bool readonly, store **out, weft_diag *d)
 {
     store   *s;
     int      rc;
@@ -88,10 +91,13 @@ store_open(const char *dir, uint64_t mapsize, store **out, weft_diag *d)
     if ((rc = mdb_env_set_maxdbs(s->env, STORE_NTABLES)) != 0
         || (rc = mdb_env_set_mapsize(s->env, (size_t) mapsize)) != 0)
         goto fail;
-    /* NOTLS: readers belong to transactions, not threads (libuv loop). */
-    if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)) != 0)
+    /* NOTLS: readers belong to transactions, not threads (libuv loop).
+     * A read-only look uses NOLOCK so that not even lock.mdb changes. */
+    if ((rc = mdb_env_open(s->env, dir,
+             MDB_NOTLS | (readonly ? MDB_RDONLY | MDB_NOLOCK : 0), 0600))
+        != 0)
         goto fail;
-    if ((err = open_tables(s, d)) != WEFT_OK) {
+    if ((err = open_tables(s, readonly, d)) != WEFT_OK) {
         store_close(s);
         return err;
     }

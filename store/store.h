@@ -43,10 +43,12 @@ typedef struct store_val {
 
 /*
  * store_open opens or creates the store in directory dir (data.mdb and
- * lock.mdb inside it). d says what failed.
+ * lock.mdb inside it). With readonly, it opens an existing store without
+ * touching any file (no lock file either: the caller must hold its own
+ * lock on dir), for a look before deciding. d says what failed.
  */
-weft_err store_open(
-    const char *dir, uint64_t mapsize, store **out, weft_diag *d);
+weft_err store_open(const char *dir, uint64_t mapsize, bool readonly,
+    store **out, weft_diag *d);
 
 /* store_close closes the environment; NULL is a no-op. */
 void store_close(store *s);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct seen {
@@ -107,6 +108,38 @@ test_abort_and_errors(store *s)
     store_abort(NULL);
 }
 
+/* A read-only look reads what is there and changes no file. */
+static void
+test_readonly(const char *dir)
+{
+    char        lock[256], sum0[64], sum1[64], cmd[300];
+    store      *s;
+    store_txn  *t;
+    store_val   v;
+    struct stat a, b;
+    FILE       *f;
+
+    snprintf(lock, sizeof(lock), "%s/lock.mdb", dir);
+    snprintf(cmd, sizeof(cmd), "cat %s/*.mdb | md5sum", dir);
+    CHECK(stat(lock, &a) == 0);
+    f = popen(cmd, "r");
+    CHECK(f && fgets(sum0, sizeof(sum0), f) != NULL);
+    pclose(f);
+    CHECK(store_open(dir, 64u << 20, true, &s, NULL) == WEFT_OK);
+    CHECK(store_begin(s, false, &t) == WEFT_OK);
+    CHECK(store_get(t, STORE_CUR, "a/1", 3, &v) == WEFT_OK);
+    store_abort(t);
+    CHECK(store_begin(s, true, &t) != WEFT_OK);
+    store_close(s);
+    CHECK(stat(lock, &b) == 0);
+    CHECK(a.st_mtime == b.st_mtime && a.st_size == b.st_size);
+    f = popen(cmd, "r");
+    CHECK(f && fgets(sum1, sizeof(sum1), f) != NULL);
+    pclose(f);
+    CHECK(strcmp(sum0, sum1) == 0);
+    CHECK(store_open("/nonexistent/weft", 1u << 20, true, &s, NULL) != WEFT_OK);
+}
+
 int
 main(void)
 {
@@ -118,18 +151,19 @@ main(void)
     uint64_t   fb, ub;
 
     CHECK(mkdtemp(dir) != NULL);
-    CHECK(store_open(dir, 64u << 20, &s, NULL) == WEFT_OK);
+    CHECK(store_open(dir, 64u << 20, false, &s, NULL) == WEFT_OK);
     test_walks(s);
     test_abort_and_errors(s);
     CHECK(store_stats(s, &fb, &ub) == WEFT_OK && fb > 0 && ub > 0);
     store_close(s);
     /* Reopen: what was committed is there. */
-    CHECK(store_open(dir, 64u << 20, &s, NULL) == WEFT_OK);
+    CHECK(store_open(dir, 64u << 20, false, &s, NULL) == WEFT_OK);
     CHECK(store_begin(s, false, &t) == WEFT_OK);
     CHECK(store_get(t, STORE_CUR, "a/2", 3, &v) == WEFT_OK && v.n == 1
         && v.p[0] == 'y');
     store_abort(t);
     store_close(s);
+    test_readonly(dir);
     store_close(NULL);
     store_u64_be(be, 0x0102030405060708ULL);
     CHECK(be[0] == 1 && be[7] == 8);
