@@ -247,6 +247,31 @@ rd_array(rd *r, uint64_t n, uint64_t minn, int depth, pv **out)
     return WEFT_OK;
 }
 
+/*
+ * map_append adds an entry whose key is known to be new. The entry array
+ * grows by doubling as entries arrive rather than being sized from the
+ * declared count up front: a count only bounded by the input's length
+ * would let each nesting level reserve several times the bytes left.
+ */
+static weft_err
+map_append(pv_arena *a, pv *m, pv *k, pv *v)
+{
+    if (m->u.m.n == m->u.m.cap) {
+        uint32_t cap = m->u.m.cap ? m->u.m.cap * 2 : 8;
+        pv_kv   *kv = pv_alloc(a, cap * sizeof(pv_kv));
+
+        if (kv == NULL)
+            return WEFT_ETOOBIG;
+        if (m->u.m.n > 0)
+            memcpy(kv, m->u.m.kv, m->u.m.n * sizeof(pv_kv));
+        m->u.m.kv = kv;
+        m->u.m.cap = cap;
+    }
+    m->u.m.kv[m->u.m.n].k = k;
+    m->u.m.kv[m->u.m.n++].v = v;
+    return WEFT_OK;
+}
+
 static weft_err
 rd_map(rd *r, uint64_t n, uint64_t minn, int depth, pv **out)
 {
@@ -260,10 +285,6 @@ rd_map(rd *r, uint64_t n, uint64_t minn, int depth, pv **out)
     if (n > WEFT_ITEMS_MAX)
         return fail(r, WEFT_ETOOBIG, "map has too many entries");
     if ((m = pv_map(r->a)) == NULL)
-        return fail(r, WEFT_ETOOBIG, "value too large");
-    m->u.m.kv = n ? pv_alloc(r->a, n * sizeof(pv_kv)) : NULL;
-    m->u.m.cap = (uint32_t) n;
-    if (n && m->u.m.kv == NULL)
         return fail(r, WEFT_ETOOBIG, "value too large");
     for (uint64_t i = 0; i < n; i++) {
         size_t at = r->off;
@@ -286,9 +307,9 @@ rd_map(rd *r, uint64_t n, uint64_t minn, int depth, pv **out)
         }
         if ((err = rd_value(r, depth + 1, &v)) != WEFT_OK)
             return err;
-        m->u.m.kv[i].k = prev = k;
-        m->u.m.kv[i].v = v;
-        m->u.m.n++;
+        if ((err = map_append(r->a, m, k, v)) != WEFT_OK)
+            return fail(r, err, "value too large");
+        prev = k;
     }
     *out = m;
     return WEFT_OK;
