@@ -35,31 +35,54 @@ key_cmp(const void *x, const void *y)
     return a->u.s.len < b->u.s.len ? -1 : a->u.s.len > b->u.s.len;
 }
 
+/*
+ * sort_keys orders map entries by key. Maps are small (a descriptor's
+ * are a dozen keys), where insertion sort beats qsort's set-up; wide
+ * maps fall back to qsort.
+ */
+static void
+sort_keys(const pv_kv **kv, uint32_t n)
+{
+    if (n > 24) {
+        qsort(kv, n, sizeof(*kv), key_cmp);
+        return;
+    }
+    for (uint32_t i = 1; i < n; i++) {
+        const pv_kv *x = kv[i];
+        uint32_t     j = i;
+
+        for (; j > 0 && key_cmp(&kv[j - 1], &x) > 0; j--)
+            kv[j] = kv[j - 1];
+        kv[j] = x;
+    }
+}
+
 static weft_err encode(msgpack_packer *pk, const pv *v, int depth);
 
 static weft_err
 encode_map(msgpack_packer *pk, const pv *v, int depth)
 {
-    const pv_kv **kv;
-    uint32_t      i, n = v->u.m.n;
-    weft_err      err = WEFT_OK;
+    const pv_kv *small[32], **kv = small;
+    uint32_t     i, n = v->u.m.n;
+    weft_err     err = WEFT_OK;
 
     if (msgpack_pack_map(pk, n) != 0)
         return WEFT_ETOOBIG;
     if (n == 0)
         return WEFT_OK;
-    if ((kv = malloc(n * sizeof(*kv))) == NULL)
+    if (n > 32 && (kv = malloc(n * sizeof(*kv))) == NULL)
         return WEFT_ENOMEM;
     for (i = 0; i < n; i++)
         kv[i] = &v->u.m.kv[i];
-    qsort(kv, n, sizeof(*kv), key_cmp);
+    sort_keys(kv, n);
     for (i = 0; i < n && err == WEFT_OK; i++) {
         if (i > 0 && key_cmp(&kv[i - 1], &kv[i]) == 0)
             err = WEFT_EINVAL; /* duplicate keys have no canonical form */
         else if ((err = encode(pk, kv[i]->k, depth + 1)) == WEFT_OK)
             err = encode(pk, kv[i]->v, depth + 1);
     }
-    free(kv);
+    if (kv != small)
+        free(kv);
     return err;
 }
 

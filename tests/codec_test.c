@@ -189,6 +189,30 @@ test_items_limit(void)
     free(p);
 }
 
+/* Maps of every width (insertion sort, qsort) encode in canonical order,
+ * whatever order their keys were added in. */
+static void
+test_map_widths(void)
+{
+    static const uint32_t widths[] = { 1, 2, 24, 25, 32, 33, 100 };
+
+    for (size_t w = 0; w < sizeof(widths) / sizeof(widths[0]); w++) {
+        pv      *m = pv_map(A), *back;
+        weft_buf b;
+        char     key[16];
+
+        for (uint32_t i = widths[w]; i > 0; i--) {
+            snprintf(key, sizeof(key), "k%u", (i * 7919u) % 1000u);
+            pv_set(A, m, key, pv_int(A, i));
+        }
+        weft_buf_init(&b, 1 << 16);
+        CHECK(proto_encode(m, &b) == WEFT_OK);
+        CHECK(proto_decode(A, b.p, b.len, &back, NULL) == WEFT_OK);
+        CHECK(back != NULL && pv_equal(back, m));
+        weft_buf_free(&b);
+    }
+}
+
 static void
 test_arena_cap(void)
 {
@@ -216,6 +240,7 @@ main(void)
     test_noncanonical();
     test_limits();
     test_items_limit();
+    test_map_widths();
     test_arena_cap();
     pv_arena_free(A);
     return test_done("codec_test");
