@@ -12,8 +12,12 @@
  */
 #include "node/node.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+/* How far a summary's issue time may be ahead of this node's clock. */
+#define CLOCK_SKEW (24 * 3600)
 
 typedef struct exp_ctx {
     node      *n;
@@ -39,11 +43,11 @@ export_cb(void *ctx, store_val k, store_val v)
         || (e->err = pv_set(e->a, ent, "env", pv_bin(e->a, v.p, v.n))))
         return e->err;
     weft_buf_init(&b, WEFT_DESC_MAX);
-    if (catalog_descriptor(e->n, e->t, e->a, id, NULL, &desc, NULL) == WEFT_OK
-        && proto_encode(desc, &b) == WEFT_OK)
-        e->err = pv_set(e->a, ent, "desc", pv_bin(e->a, b.p, b.len));
-    else
+    e->err = catalog_descriptor(e->n, e->t, e->a, id, NULL, &desc, NULL);
+    if (e->err == WEFT_ENOTFOUND) /* a replica without its descriptor */
         e->err = pv_set(e->a, ent, "desc", pv_nil(e->a));
+    else if (e->err == WEFT_OK && (e->err = proto_encode(desc, &b)) == WEFT_OK)
+        e->err = pv_set(e->a, ent, "desc", pv_bin(e->a, b.p, b.len));
     weft_buf_free(&b);
     if (e->err == WEFT_OK)
         e->err = pv_push(e->a, e->entries, ent);
@@ -135,7 +139,8 @@ open_outer(pv_arena *a, const uint8_t *p, size_t len, pv **inner, weft_diag *d)
     key = pv_get(*inner, "key");
     if (pv_getstr(*inner, "format") == NULL
         || strcmp(pv_getstr(*inner, "format"), "weft-bundle") != 0
-        || pv_getint(*inner, "v", 0) != 1 || key == NULL || key->type != PV_BIN
+        || pv_getint(*inner, "v", 0) != 1 || key == NULL
+        || pv_getstr(*inner, "domain") == NULL || key->type != PV_BIN
         || key->u.s.len != 32 || pv_get(*inner, "entries") == NULL
         || pv_get(*inner, "entries")->type != PV_ARR)
         return weft_diagf(d, WEFT_ESCHEMA, "not a weft bundle (format v1)");
@@ -147,6 +152,25 @@ open_outer(pv_arena *a, const uint8_t *p, size_t len, pv **inner, weft_diag *d)
             "bundle signature does not "
             "verify: the bundle was altered");
     return WEFT_OK;
+}
+
+/* desc_matches reports whether descriptor dv is a normalized model that
+ * agrees with summary sum. */
+static bool
+desc_matches(const pv *dv, const pv *sum)
+{
+    static const char *const same[] = { "id", "domain", "kind", "version" };
+    const pv                *src = pv_get(dv, "source");
+
+    if (dv->type != PV_MAP || src == NULL || src->type != PV_MAP)
+        return false;
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        const char *x = pv_getstr(dv, same[i]), *y = pv_getstr(sum, same[i]);
+
+        if (x == NULL || y == NULL || strcmp(x, y) != 0)
+            return false;
+    }
+    return true;
 }
 
 /* check_entry verifies entry i fully; *sum is its summary. */
@@ -166,6 +190,13 @@ check_entry(pv_arena *a, const pv *ent, uint32_t i, pv **sum, weft_diag *d)
              a, (const uint8_t *) env->u.s.p, env->u.s.len, sum, &sub))
         != WEFT_OK)
         return weft_diagf(d, err, "bundle entry %u: %s", i, sub.msg);
+    if (pv_getint(*sum, "expires", 0) <= (int64_t) time(NULL))
+        return weft_diagf(d, WEFT_ESTATE, "bundle entry %u (%s): expired", i,
+            pv_getstr(*sum, "id"));
+    if (pv_getint(*sum, "issued", 0) > (int64_t) time(NULL) + CLOCK_SKEW)
+        return weft_diagf(d, WEFT_ESCHEMA,
+            "bundle entry %u (%s): issued in the future", i,
+            pv_getstr(*sum, "id"));
     if (desc->type == PV_NIL)
         return WEFT_OK;
     crypto_blake2b((const uint8_t *) desc->u.s.p, desc->u.s.len, h);
@@ -179,18 +210,17 @@ check_entry(pv_arena *a, const pv *ent, uint32_t i, pv **sum, weft_diag *d)
         != WEFT_OK)
         return weft_diagf(
             d, err, "bundle entry %u: descriptor: %s", i, sub.msg);
-    if (pv_getstr(dv, "id") == NULL
-        || strcmp(pv_getstr(dv, "id"), pv_getstr(*sum, "id")) != 0)
+    if (!desc_matches(dv, *sum))
         return weft_diagf(d, WEFT_ESCHEMA,
-            "bundle entry %u: descriptor id "
-            "differs from its summary",
-            i);
+            "bundle entry %u (%s): descriptor is not a weft model of this "
+            "summary (id, domain, kind, version and source must agree)",
+            i, pv_getstr(*sum, "id"));
     return WEFT_OK;
 }
 
 weft_err
 bundle_import(node *n, const uint8_t *p, size_t len, uint64_t *added,
-    uint64_t *skipped, weft_diag *d)
+    uint64_t *skipped, char exporter[WEFT_DOMAIN_MAX + 1], weft_diag *d)
 {
     pv_arena  *a = pv_arena_new(len * 8 + ((size_t) 1 << 20));
     pv        *inner, **sums = NULL;
@@ -213,6 +243,17 @@ bundle_import(node *n, const uint8_t *p, size_t len, uint64_t *added,
             goto done;
     if ((err = store_begin(n->st, true, &t)) != WEFT_OK)
         goto done;
+    /* The exporter's domain is bound to its key like any other: a bundle
+     * that claims a known domain must be signed by that domain's key. */
+    if ((err = catalog_bind_key(n, t, pv_getstr(inner, "domain"),
+             (const uint8_t *) pv_get(inner, "key")->u.s.p, d))) {
+        weft_diag why = *d;
+
+        weft_diagf(d, err, "bundle exporter: %s", why.msg);
+        store_abort(t);
+        goto done;
+    }
+    snprintf(exporter, WEFT_DOMAIN_MAX + 1, "%s", pv_getstr(inner, "domain"));
     for (uint32_t i = 0; i < ents->u.a.n; i++) {
         const pv *env = pv_get(ents->u.a.v[i], "env");
         const pv *desc = pv_get(ents->u.a.v[i], "desc");

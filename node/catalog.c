@@ -84,11 +84,12 @@ catalog_summary(node *n, store_txn *t, pv_arena *a, const char *id, pv **out)
 }
 
 typedef struct desc_scan {
-    pv_arena   *a;
-    const char *version; /* NULL: take the first (latest) */
-    pv         *desc;
-    uint64_t    seq;
-    weft_err    err;
+    pv_arena      *a;
+    const char    *version; /* take the latest revision of this version */
+    const uint8_t *body;    /* or the revision with this hash */
+    pv            *desc;
+    uint64_t       seq;
+    weft_err       err;
 } desc_scan;
 
 static int
@@ -99,6 +100,14 @@ desc_cb(void *ctx, store_val k, store_val v)
 
     if (k.n < 9)
         return WEFT_ESTORE;
+    if (s->body != NULL) {
+        uint8_t h[32];
+
+        /* Stored bytes are canonical: their hash is the body hash. */
+        crypto_blake2b(v.p, v.n, h);
+        if (memcmp(h, s->body, 32) != 0)
+            return 0;
+    }
     if ((s->err = proto_decode(s->a, v.p, v.n, &d, NULL)) != WEFT_OK)
         return s->err;
     if (s->version != NULL) {
@@ -119,10 +128,10 @@ catalog_descriptor(node *n, store_txn *t, pv_arena *a, const char *id,
     uint8_t   k[KEY_MAX + 1];
     size_t    kl = strlen(id) + 1;
     char      vn[80];
-    desc_scan s = { a, NULL, NULL, 0, WEFT_OK };
+    desc_scan s = { a, NULL, NULL, NULL, 0, WEFT_OK };
+    pv       *cur;
     weft_err  err;
 
-    (void) n;
     if (kl > KEY_MAX)
         return WEFT_ENOTFOUND;
     memcpy(k, id, kl);
@@ -130,6 +139,12 @@ catalog_descriptor(node *n, store_txn *t, pv_arena *a, const char *id,
         if (proto_version_norm(version, vn, sizeof(vn)) != WEFT_OK)
             return WEFT_EINVAL;
         s.version = vn;
+    } else {
+        /* The current descriptor is the one the current summary signs,
+         * not merely the newest stored (an import may hold an older). */
+        if ((err = catalog_summary(n, t, a, id, &cur)) != WEFT_OK)
+            return err;
+        s.body = (const uint8_t *) pv_get(cur, "body")->u.s.p;
     }
     err = store_each(t, STORE_DESC, k, kl, true, desc_cb, &s);
     if (s.desc == NULL)
@@ -327,10 +342,14 @@ effective(node *n, store_txn *t, pv_arena *a, const pv *desc,
 
 /* ---- writing a summary ---------------------------------------------- */
 
-/* issue signs and stores a new summary of eff with the next seq. */
+/*
+ * issue signs and stores a new summary of eff with the next seq. It sets
+ * *dirty just before its first write: a failure before that (a summary
+ * that cannot be built) has changed nothing in t.
+ */
 static weft_err
 issue(node *n, store_txn *t, pv_arena *a, const pv *eff, const uint8_t body[32],
-    pv **out)
+    pv **out, bool *dirty)
 {
     const char *id = pv_getstr(eff, "id");
     uint64_t    seq;
@@ -354,6 +373,8 @@ issue(node *n, store_txn *t, pv_arena *a, const pv *eff, const uint8_t body[32],
         err = WEFT_ETOOBIG;
         goto done;
     }
+    *dirty = true;
+    *dirty = true;
     if ((err = store_put(t, STORE_CUR, id, strlen(id), env.p, env.len))
         || (err = store_put(t, STORE_LOG, k, kl, env.p, env.len))
         || (err = seq_put(t, n->domain, seq)))
@@ -385,6 +406,7 @@ static weft_err
 reissue(node *n, store_txn *t, pv_arena *a, const char *id)
 {
     pv      *cur, *desc, *eff, *sum;
+    bool     dirty = false; /* reissue runs inside a batch already dirty */
     weft_err err;
 
     if (catalog_summary(n, t, a, id, &cur) != WEFT_OK
@@ -396,8 +418,8 @@ reissue(node *n, store_txn *t, pv_arena *a, const char *id)
         return err == WEFT_ENOTFOUND ? WEFT_OK : err;
     if (same_content(a, cur, eff, n))
         return WEFT_OK;
-    return issue(
-        n, t, a, eff, (const uint8_t *) pv_get(cur, "body")->u.s.p, &sum);
+    return issue(n, t, a, eff, (const uint8_t *) pv_get(cur, "body")->u.s.p,
+        &sum, &dirty);
 }
 
 typedef struct reissue_ctx {
@@ -487,7 +509,30 @@ typedef struct pub {
     bool        dry_run;
     pv         *res;
     bool        fatal; /* the transaction holds a partial write */
+    pv         *old;   /* the current descriptor being replaced, if held */
 } pub;
+
+/*
+ * same_source refuses a document whose own id (ODPS/ODCS `id`) differs
+ * from the one the held descriptor was published from: two documents
+ * whose names give the same slug are two products, not two versions.
+ */
+static weft_err
+same_source(pub *p, const pv *desc, weft_diag *d)
+{
+    const char *id = pv_getstr(desc, "id"), *was, *now;
+
+    if (catalog_descriptor(p->n, p->t, p->a, id, NULL, &p->old, NULL))
+        return WEFT_OK; /* not held (an import without descriptors) */
+    was = pv_getstr(p->old, "source_id");
+    now = pv_getstr(desc, "source_id");
+    if (was != NULL && now != NULL && strcmp(was, now) != 0)
+        return weft_diagf(d, WEFT_EEXIST,
+            "%s: %s is already published from a document with id %s, and "
+            "this one has id %s: give one of them another name",
+            p->file, id, was, now);
+    return WEFT_OK;
+}
 
 static weft_err
 check_current(
@@ -513,7 +558,37 @@ check_current(
             "%s: %s is retired; publish a "
             "version above %s to bring it back",
             p->file, id, cv);
-    return WEFT_OK;
+    if (strcmp(pv_getstr(*cur, "kind"), pv_getstr(desc, "kind")) != 0)
+        return weft_diagf(d, WEFT_EEXIST,
+            "%s: %s is already a %s; a %s cannot take its id (rename one)",
+            p->file, id, pv_getstr(*cur, "kind"), pv_getstr(desc, "kind"));
+    return same_source(p, desc, d);
+}
+
+/*
+ * unlink_old drops the link of a contract whose new version names another
+ * data product (or none), and re-signs the product it used to attach to.
+ */
+static weft_err
+unlink_old(pub *p, const pv *desc)
+{
+    const char *was = p->old ? pv_getstr(p->old, "data_product") : NULL;
+    const char *now = pv_getstr(desc, "data_product");
+    char        target[KEY_MAX + 1];
+    uint8_t     k[KEY_MAX + 1];
+    size_t      kl;
+    weft_err    err;
+
+    if (strcmp(pv_getstr(desc, "kind"), "contract") != 0 || was == NULL
+        || (now != NULL && strcmp(was, now) == 0))
+        return WEFT_OK;
+    snprintf(target, sizeof(target), "%s/%s", pv_getstr(desc, "domain"), was);
+    if ((kl = key3(k, "dp", target, pv_getstr(desc, "id"))) == 0)
+        return WEFT_OK;
+    err = store_del(p->t, STORE_REF, k, kl);
+    if (err != WEFT_OK && err != WEFT_ENOTFOUND)
+        return err;
+    return reissue(p->n, p->t, p->a, target);
 }
 
 static weft_err
@@ -527,17 +602,17 @@ store_new(pub *p, const pv *desc, const weft_buf *bytes, const uint8_t hash[32],
     pv         *eff;
     weft_err    err;
 
-    /* Validation is over: from here a failure dooms the whole batch. */
-    p->fatal = true;
+    /* Once issue writes, a failure dooms the whole batch (p->fatal). */
     if ((err = effective(p->n, p->t, p->a, desc, NULL, &eff))
-        || (err = issue(p->n, p->t, p->a, eff, hash, sum)))
+        || (err = issue(p->n, p->t, p->a, eff, hash, sum, &p->fatal)))
         return err;
     seq = (uint64_t) pv_getint(*sum, "seq", 0);
     if ((kl = keyseq(k, id, seq)) == 0)
         return WEFT_ETOOBIG;
-    if ((err = store_put(p->t, STORE_DESC, k, kl, bytes->p, bytes->len)))
+    if ((err = store_put(p->t, STORE_DESC, k, kl, bytes->p, bytes->len))
+        || (err = link(p->n, p->t, p->a, desc)))
         return err;
-    return link(p->n, p->t, p->a, desc);
+    return unlink_old(p, desc);
 }
 
 static weft_err
@@ -601,7 +676,8 @@ done:
 }
 
 weft_err
-catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results)
+catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results,
+    weft_diag *why)
 {
     pv_arena  *work; /* reused by each document in turn */
     store_txn *t;
@@ -621,7 +697,7 @@ catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results)
         const char *file = pv_getstr(doc, "name");
         const pv   *data = pv_get(doc, "data");
         pv         *res = pv_map(a);
-        pub       p = { n, t, work, a, file ? file : "-", dry_run, res, false };
+        pub p = { n, t, work, a, file ? file : "-", dry_run, res, false, NULL };
         weft_diag d = { "" };
 
         if (res == NULL || pv_push(a, results, res) != WEFT_OK) {
@@ -643,8 +719,10 @@ catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results)
             log_msg(LOG_INFO, "publish refused: %s", d.msg);
         } else
             ok++;
-        if (p.fatal && err != WEFT_OK)
-            break; /* the transaction holds half a publish: drop it all */
+        if (p.fatal && err != WEFT_OK) {
+            *why = d; /* the transaction holds half a publish: drop it */
+            break;
+        }
         err = WEFT_OK;
     }
     pv_arena_free(work);
@@ -695,6 +773,7 @@ catalog_set_status(node *n, pv_arena *a, const char *id, const char *status,
 {
     store_txn *t;
     pv        *cur, *desc, *eff, *st, *sum;
+    bool       dirty = false; /* any failure aborts t anyway */
     weft_err   err;
 
     if ((err = store_begin(n->st, true, &t)) != WEFT_OK)
@@ -716,7 +795,7 @@ catalog_set_status(node *n, pv_arena *a, const char *id, const char *status,
                     : pv_get(cur, "deprecation")))
         || (err = effective(n, t, a, desc, st, &eff))
         || (err = issue(n, t, a, eff,
-                (const uint8_t *) pv_get(cur, "body")->u.s.p, &sum))
+                (const uint8_t *) pv_get(cur, "body")->u.s.p, &sum, &dirty))
         /* A contract's products are re-signed: retired, it detaches. */
         || (err = link(n, t, a, desc))) {
         weft_diagf(d, err ? err : WEFT_ENOMEM, "%s: %s", id,
@@ -758,8 +837,8 @@ catalog_item(pv_arena *a, const pv *sum)
 
 /* ---- replicas ------------------------------------------------------- */
 
-static weft_err
-bind_key(
+weft_err
+catalog_bind_key(
     node *n, store_txn *t, const char *dom, const uint8_t *pk, weft_diag *d)
 {
     store_val v;
@@ -794,7 +873,7 @@ catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
     weft_err    err;
 
     *added = false;
-    if ((err = bind_key(
+    if ((err = catalog_bind_key(
              n, t, dom, (const uint8_t *) pv_get(sum, "origin")->u.s.p, d))
         != WEFT_OK)
         return err;

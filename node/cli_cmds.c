@@ -529,8 +529,9 @@ cmd_import(cli *c, int argc, char **argv)
         pv_set(c->a, rep, "ok", pv_bool(c->a, true));
         return cli_print_json(rep);
     }
-    printf("imported %lld summaries (%lld already held)\n",
-        (long long) pv_getint(rep, "added", 0),
+    printf("imported %lld summaries from a bundle of domain '%s' (%lld "
+           "already held)\n",
+        (long long) pv_getint(rep, "added", 0), pv_getstr(rep, "exporter"),
         (long long) pv_getint(rep, "skipped", 0));
     return CLI_OK;
 }

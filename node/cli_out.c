@@ -90,7 +90,8 @@ cli_print_product(const pv *p)
     print_list("interfaces", pv_get(sum, "ifaces"));
     print_list("schemas", pv_get(sum, "schemas"));
     print_list("contracts", pv_get(sum, "contracts"));
-    if (desc == NULL || desc->type != PV_MAP) {
+    if (desc == NULL || desc->type != PV_MAP
+        || pv_get(desc, "source") == NULL) {
         printf("descriptor    not held by this node\n");
         return;
     }

@@ -65,10 +65,11 @@ typedef struct reply {
  * array of {name, data}) in one synced transaction. Each document gets a
  * result in results: {file, ok, code, error} plus id, version, seq, hash,
  * changed on success. A bad document is reported and skipped; the rest
- * are kept. dry_run validates without storing.
+ * are kept. dry_run validates without storing. When storing itself
+ * fails, nothing of the batch is kept and why says which document.
  */
-weft_err catalog_publish(
-    node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results);
+weft_err catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run,
+    pv *results, weft_diag *why);
 
 /*
  * catalog_set_status signs a status change (deprecated or retired) of own
@@ -84,14 +85,22 @@ weft_err catalog_summary(
     node *n, store_txn *t, pv_arena *a, const char *id, pv **out);
 
 /*
- * catalog_descriptor reads the descriptor of id: the one the current
- * summary names, or the latest revision of version when version is set.
+ * catalog_descriptor reads the descriptor of id: the one whose hash the
+ * current summary signs, or the latest revision of version when version
+ * is set. WEFT_ENOTFOUND when the node does not hold it.
  */
 weft_err catalog_descriptor(node *n, store_txn *t, pv_arena *a, const char *id,
     const char *version, pv **desc, uint64_t *seq);
 
 /* catalog_item makes the stable list/search item of summary sum. */
 pv *catalog_item(pv_arena *a, const pv *sum);
+
+/*
+ * catalog_bind_key binds domain dom to key pk when dom is new, and refuses
+ * (WEFT_EDOMAIN) a key other than the one dom is bound to: first seen wins.
+ */
+weft_err catalog_bind_key(
+    node *n, store_txn *t, const char *dom, const uint8_t *pk, weft_diag *d);
 
 /*
  * catalog_accept stores verified replica summaries and descriptors (from
@@ -118,9 +127,10 @@ weft_err query_search(
 /* bundle_export appends a signed bundle of everything held to out. */
 weft_err bundle_export(node *n, weft_buf *out, uint64_t *count);
 
-/* bundle_import verifies a whole bundle, then stores it in one txn. */
+/* bundle_import verifies a whole bundle, then stores it in one txn;
+ * exporter gets the exporting domain's name. */
 weft_err bundle_import(node *n, const uint8_t *p, size_t len, uint64_t *added,
-    uint64_t *skipped, weft_diag *d);
+    uint64_t *skipped, char exporter[WEFT_DOMAIN_MAX + 1], weft_diag *d);
 
 /* ---- requests (ops.c) ----------------------------------------------- */
 

@@ -29,10 +29,13 @@ op_publish(node *n, const pv *req, reply *r, weft_diag *d)
     if (results == NULL)
         return WEFT_ENOMEM;
     err = catalog_publish(
-        n, r->a, docs, dry && dry->type == PV_BOOL && dry->u.b, results);
-    if (err != WEFT_OK)
+        n, r->a, docs, dry && dry->type == PV_BOOL && dry->u.b, results, d);
+    if (err != WEFT_OK) {
+        weft_diag why = *d;
+
         return weft_diagf(d, err, "publish failed, nothing was stored: %s",
-            weft_strerror(err));
+            why.msg[0] ? why.msg : weft_strerror(err));
+    }
     return pv_set(r->a, r->m, "results", results);
 }
 
@@ -155,6 +158,14 @@ status_change(
             sunset);
     if (reason != NULL && reason[strspn(reason, " \t")] == 0)
         return weft_diagf(d, WEFT_EINVAL, "--reason must not be empty");
+    if (reason != NULL && strlen(reason) > WEFT_REASON_MAX)
+        return weft_diagf(d, WEFT_ETOOBIG,
+            "--reason: %zu bytes, over the %u-byte limit", strlen(reason),
+            WEFT_REASON_MAX);
+    if (by != NULL && strlen(by) > WEFT_ID_MAX)
+        return weft_diagf(d, WEFT_ETOOBIG,
+            "--replaced-by: %zu bytes, over the %u-byte id limit", strlen(by),
+            WEFT_ID_MAX);
     if (by != NULL && strcmp(by, id) == 0)
         return weft_diagf(
             d, WEFT_EINVAL, "--replaced-by: %s cannot replace itself", id);
@@ -269,19 +280,21 @@ op_import(node *n, const pv *req, reply *r, weft_diag *d)
 {
     const pv *data = pv_get(req, "data");
     uint64_t  added, skipped;
+    char      exporter[WEFT_DOMAIN_MAX + 1] = "";
     weft_err  err;
 
     if (data == NULL || data->type != PV_BIN)
         return weft_diagf(d, WEFT_EINVAL, "import: 'data' must be bytes");
-    err = bundle_import(
-        n, (const uint8_t *) data->u.s.p, data->u.s.len, &added, &skipped, d);
+    err = bundle_import(n, (const uint8_t *) data->u.s.p, data->u.s.len, &added,
+        &skipped, exporter, d);
     if (err != WEFT_OK) {
         log_msg(LOG_WARN, "import refused: %s", d->msg);
         return err;
     }
     log_msg(LOG_INFO, "import: %llu added, %llu already held",
         (unsigned long long) added, (unsigned long long) skipped);
-    if ((err = pv_setint(r->a, r->m, "added", (int64_t) added)))
+    if ((err = pv_setint(r->a, r->m, "added", (int64_t) added))
+        || (err = pv_setstr(r->a, r->m, "exporter", exporter)))
         return err;
     return pv_setint(r->a, r->m, "skipped", (int64_t) skipped);
 }

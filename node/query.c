@@ -48,16 +48,19 @@ static int
 score(const pv *sum, const pv *words)
 {
     const char *name = pv_getstr(sum, "name"), *st = pv_getstr(sum, "status");
+    const char *id = pv_getstr(sum, "id");
     int         total = 1;
 
     for (uint32_t i = 0; i < words->u.a.n; i++) {
         const char *w = words->u.a.v[i]->u.s.p;
 
-        if (has_word(name, w) || has_word(pv_getstr(sum, "id"), w))
+        /* The id's name part only: every id starts with its domain. */
+        if (has_word(name, w) || has_word(strchr(id, '/') + 1, w))
             total += strcasecmp(name, w) == 0 ? 1000 : 100;
         else if (list_has(pv_get(sum, "tags"), w))
             total += 10;
         else if (has_word(pv_getstr(sum, "desc"), w)
+            || has_word(pv_getstr(sum, "class"), w)
             || list_has(pv_get(sum, "schemas"), w)
             || list_has(pv_get(sum, "fields"), w))
             total += 1;

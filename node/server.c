@@ -88,17 +88,23 @@ answer(server *s, work *w)
     ops_handle(s->n, nng_msg_body(w->req), nng_msg_len(w->req), &out);
     nng_msg_free(w->req);
     w->req = NULL;
-    if (nng_msg_alloc(&rep, 0) != 0
-        || nng_msg_append(rep, out.p, out.len) != 0) {
-        log_msg(LOG_ERROR, "cli socket: out of memory for a reply");
-        weft_buf_free(&out);
-        nng_ctx_recv(w->ctx, w->aio); /* the client will time out */
-        return;
+    if (nng_msg_alloc(&rep, 0) != 0) {
+        rep = NULL;
+        goto oom;
     }
+    if (nng_msg_append(rep, out.p, out.len) != 0)
+        goto oom;
     weft_buf_free(&out);
     w->state = W_SEND;
     nng_aio_set_msg(w->aio, rep);
     nng_ctx_send(w->ctx, w->aio);
+    return;
+oom:
+    /* No reply: the REQ side times out or resends. Free what we hold. */
+    log_msg(LOG_ERROR, "cli socket: out of memory for a reply");
+    nng_msg_free(rep);
+    weft_buf_free(&out);
+    nng_ctx_recv(w->ctx, w->aio);
 }
 
 /* async_cb runs on the loop thread and drains every queued request. */

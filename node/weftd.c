@@ -123,11 +123,20 @@ lock_dir(node *n, weft_diag *d)
             "(pid %s); stop it first",
             n->dir, pid[0] ? pid : "unknown");
     }
-    k = snprintf(pid, sizeof(pid), "%ld\n", (long) getpid());
-    if (ftruncate(fd, 0) != 0 || write(fd, pid, (size_t) k) != k)
-        log_msg(LOG_WARN, "%s: cannot record the pid", path);
     n->lock_fd = fd;
     return WEFT_OK;
+}
+
+/* record_pid writes our pid into the lock file, once the start is sure. */
+static void
+record_pid(node *n)
+{
+    char pid[32];
+    int  k = snprintf(pid, sizeof(pid), "%ld\n", (long) getpid());
+
+    if (ftruncate(n->lock_fd, 0) != 0
+        || pwrite(n->lock_fd, pid, (size_t) k, 0) != k)
+        log_msg(LOG_WARN, "%s/weftd.lock: cannot record the pid", n->dir);
 }
 
 /* meta_domain reads the stored domain into out ("" on a new store). */
@@ -337,6 +346,14 @@ main(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
     mallopt(M_TOP_PAD, 16 << 20);
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    /* A new directory needs a domain: refuse before creating anything. */
+    if (o.domain == NULL && access(o.data, F_OK) != 0 && errno == ENOENT) {
+        fprintf(stderr,
+            "weftd: %s does not exist: give --domain NAME to create a new "
+            "node there\n",
+            o.data);
+        return 1;
+    }
     if (mkdir(o.data, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "weftd: %s: %s\n", o.data, strerror(errno));
         return 1;
@@ -352,6 +369,7 @@ main(int argc, char **argv)
     else if (lock_dir(&n, &d) != WEFT_OK || identity(&n, o.domain, &d))
         log_msg(LOG_ERROR, "%s", d.msg);
     else if (uv_loop_init(&loop) == 0) {
+        record_pid(&n);
         rc = run(&n, &loop);
         uv_loop_close(&loop);
     }

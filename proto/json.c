@@ -16,6 +16,8 @@ to_json(const pv *v)
     char    *hex;
     uint32_t i;
 
+    if (v == NULL)
+        return json_null();
     switch (v->type) {
     case PV_NIL:
         return json_null();

@@ -170,6 +170,12 @@ status(nrm *n, const pv *m, bool odcs)
         snprintf(buf, sizeof(buf), "active");
     if (odcs && (!strcmp(buf, "development") || !strcmp(buf, "in development")))
         snprintf(buf, sizeof(buf), "draft");
+    if (!proto_status_ok(buf))
+        return proto__fail(n->d, WEFT_ESCHEMA, sub(path, n->root, "status", 0),
+            v,
+            "'%s' is not a status: use proposed, draft, active, deprecated "
+            "or retired",
+            buf);
     return pv_setstr(n->a, n->out, "status", buf) == WEFT_OK ? WEFT_OK : oom(n);
 }
 

@@ -171,6 +171,10 @@ weft_err proto_yaml_parse(
 weft_err proto_normalize(pv_arena *a, const pv *doc, const char *node_domain,
     pv **out, weft_diag *d);
 
+/* proto_status_ok reports whether s is one of the lifecycle statuses:
+ * proposed, draft, active, deprecated, retired (ODPS and ODCS). */
+bool proto_status_ok(const char *s);
+
 /* proto_slug writes a stable lowercase [a-z0-9-] slug of s into out. */
 weft_err proto_slug(const char *s, char *out, size_t outsz);
 

@@ -176,9 +176,10 @@ proto_summary_build(pv_arena *a, const pv *desc, const uint8_t origin[32],
     /*
      * Build with generous lists, then halve them until the encoding fits:
      * under TARGET_MAX when possible (inline in an LMDB page), and never
-     * over WEFT_SUMMARY_MAX.
+     * over WEFT_SUMMARY_MAX. The first build can be far larger than the
+     * cap (64 long names in each list), so the buffer is not capped at it.
      */
-    weft_buf_init(&b, WEFT_SUMMARY_MAX * 4);
+    weft_buf_init(&b, WEFT_DESC_MAX);
     for (;;) {
         b.len = 0;
         if ((err
@@ -299,6 +300,11 @@ proto_summary_check(const pv *sum, weft_diag *d)
     dom = pv_getstr(sum, "domain");
     id = pv_getstr(sum, "id");
     dl = strlen(dom);
+    if (!proto_status_ok(pv_getstr(sum, "status")))
+        return weft_diagf(d, WEFT_ESCHEMA, "summary: unknown status");
+    if (strcmp(pv_getstr(sum, "kind"), "product") != 0
+        && strcmp(pv_getstr(sum, "kind"), "contract") != 0)
+        return weft_diagf(d, WEFT_ESCHEMA, "summary: unknown kind");
     if (pv_getint(sum, "v", 0) != 1)
         return weft_diagf(d, WEFT_ESCHEMA, "summary: unknown format version");
     if (pv_get(sum, "origin")->u.s.len != 32
@@ -316,6 +322,18 @@ proto_summary_check(const pv *sum, weft_diag *d)
         || pv_getint(sum, "expires", 0) <= pv_getint(sum, "issued", 0))
         return weft_diagf(d, WEFT_ESCHEMA, "summary: bad seq or times");
     return WEFT_OK;
+}
+
+bool
+proto_status_ok(const char *s)
+{
+    static const char *const all[]
+        = { "proposed", "draft", "active", "deprecated", "retired" };
+
+    for (size_t i = 0; s != NULL && i < sizeof(all) / sizeof(all[0]); i++)
+        if (strcmp(s, all[i]) == 0)
+            return true;
+    return false;
 }
 
 /* ---- envelopes ------------------------------------------------------ */

@@ -778,6 +778,8 @@ test_norm_limits(void)
 #define DP "data-product:\n  name: x\n  version: 1\n"
 
 static const bad norm_bad[] = {
+    { DP "  status: frozen\n", WEFT_ESCHEMA,
+        "data-product.status (line 4, column 11): 'frozen' is not a status" },
     { "a: 1\n", WEFT_ESCHEMA, "unknown document: expected a top-level" },
     { "- 1\n", WEFT_ESCHEMA, "unknown document" },
     { "kind: Other\n", WEFT_ESCHEMA, "unknown document" },

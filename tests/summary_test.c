@@ -134,6 +134,40 @@ test_forgeries(crypto_key *k, crypto_key *other)
     }
 }
 
+/* Domain names and ids at their limits and one past. */
+static void
+test_name_limits(crypto_key *k)
+{
+    uint8_t body[32] = { 0 };
+    char    dom[WEFT_DOMAIN_MAX + 2], id[WEFT_ID_MAX + 2];
+    pv     *sum;
+
+    memset(dom, 'd', sizeof(dom));
+    for (int over = 0; over < 2; over++) {
+        dom[WEFT_DOMAIN_MAX + over] = 0;
+        CHECK(proto_summary_build(
+                  A, model(1, 1), crypto_key_public(k), body, 1, 1, &sum)
+            == WEFT_OK);
+        pv_setstr(A, sum, "domain", dom);
+        snprintf(id, sizeof(id), "%s/x", dom);
+        pv_setstr(A, sum, "id", id);
+        CHECK(
+            proto_summary_check(sum, NULL) == (over ? WEFT_ESCHEMA : WEFT_OK));
+        dom[WEFT_DOMAIN_MAX + over] = 'd';
+    }
+    for (int over = 0; over < 2; over++) {
+        memset(id, 'i', sizeof(id));
+        memcpy(id, "sales/", 6);
+        id[WEFT_ID_MAX + over] = 0;
+        CHECK(proto_summary_build(
+                  A, model(1, 1), crypto_key_public(k), body, 1, 1, &sum)
+            == WEFT_OK);
+        pv_setstr(A, sum, "id", id);
+        CHECK(
+            proto_summary_check(sum, NULL) == (over ? WEFT_ESCHEMA : WEFT_OK));
+    }
+}
+
 static void
 test_trimming(crypto_key *k)
 {
@@ -176,6 +210,7 @@ main(void)
     test_roundtrip_and_flips(k);
     test_forgeries(k, other);
     test_trimming(k);
+    test_name_limits(k);
     pv_arena_free(A);
     crypto_key_free(k);
     crypto_key_free(other);

@@ -76,6 +76,7 @@ weft_err weft_diagf(weft_diag *d, weft_err err, const char *fmt, ...)
 #define WEFT_DOMAIN_MAX   64          /* bytes in a domain name */
 #define WEFT_ID_MAX       200         /* bytes in a product id */
 #define WEFT_SUMMARY_TEXT 480         /* description bytes kept in a summary */
+#define WEFT_REASON_MAX   1024        /* bytes in a deprecation reason */
 
 /*
  * weft_buf is a growable byte buffer created with a hard maximum; growth

@@ -61,7 +61,7 @@ def test_export_import_roundtrip():
     assert out["entries"] == 2, out
     b = Node("b").start("b")
     res = b.ok("import", f)
-    assert (res["added"], res["skipped"]) == (2, 0), res
+    assert (res["added"], res["skipped"], res["exporter"]) == (2, 0, "a"), res
     same_products(a, b, "a")
     st = b.status()
     assert (st["products"], st["catalog"]) == (0, 2), st
@@ -71,7 +71,7 @@ def test_export_import_roundtrip():
     res = b.ok("import", f)
     assert (res["added"], res["skipped"]) == (0, 2), res
     rc, out, err = b.weft("import", f)
-    assert rc == 0 and "imported 0 summaries (2 already held)" in out, out
+    assert rc == 0 and "imported 0 summaries from a bundle of domain 'a' (2 already held)" in out, out
     # B speaks only for b.
     rc, d, err = b.weft("deprecate", "a/orders", "--reason", "x", json=True)
     assert rc == 1 and d["code"] == "EDOMAIN", d
@@ -81,7 +81,7 @@ def test_export_import_roundtrip():
     a.ok("deprecate", "a/claims", "--reason", "merged into orders")
     f2, _ = export(a, "a2.bundle")
     res = b.ok("import", f2)
-    assert (res["added"], res["skipped"]) == (2, 0), res
+    assert (res["added"], res["skipped"], res["exporter"]) == (2, 0, "a"), res
     same_products(a, b, "a")
     res = b.ok("import", f)
     assert res["added"] == 0, "an older bundle replaced newer summaries"
