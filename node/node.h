@@ -142,8 +142,17 @@ void ops_handle(node *n, const uint8_t *req, size_t len, weft_buf *out);
 
 /* ---- the CLI socket (server.c) -------------------------------------- */
 
-/* server_start listens on ipc://DIR/weft.sock with mode 0600. */
-weft_err server_start(node *n, void *loop, weft_diag *d);
+/* server_fn answers one request on the loop thread, appending to out. */
+typedef void (*server_fn)(
+    node *n, const uint8_t *req, size_t len, weft_buf *out);
+
+/*
+ * server_start serves fn on a REP socket listening at url (an ipc:// file
+ * gets mode 0600) with frames capped at maxmsg. *out is set even when it
+ * fails, for server_stop to clean up.
+ */
+weft_err server_start(node *n, void *loop, const char *url, size_t maxmsg,
+    server_fn fn, server **out, weft_diag *d);
 
 /* server_stop stops the socket; safe to call once the loop is stopping. */
 void server_stop(server *s);

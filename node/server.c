@@ -1,6 +1,8 @@
 /*
- * server.c: the CLI socket. An nng REP socket listens on ipc://DIR/weft.sock
- * (mode 0600) with a few contexts, so several CLI calls can be in flight.
+ * server.c: a request/reply socket served on the loop: the CLI socket
+ * (ipc://DIR/weft.sock, mode 0600) and the peer socket (--listen) are
+ * both one of these. An nng REP socket listens with a few contexts, so
+ * several requests can be in flight.
  * nng runs aio callbacks on its own threads; they never block and never
  * touch node state: a received request is queued and the loop woken with
  * uv_async_send. The loop thread drains the whole queue (wake-ups
@@ -32,6 +34,7 @@ typedef struct work {
 
 struct server {
     node           *n;
+    server_fn       fn; /* answers one request on the loop thread */
     nng_socket      sock;
     uv_async_t      async;
     pthread_mutex_t mtx;
@@ -85,7 +88,7 @@ answer(server *s, work *w)
     nng_msg *rep;
 
     weft_buf_init(&out, WEFT_MSG_MAX);
-    ops_handle(s->n, nng_msg_body(w->req), nng_msg_len(w->req), &out);
+    s->fn(s->n, nng_msg_body(w->req), nng_msg_len(w->req), &out);
     nng_msg_free(w->req);
     w->req = NULL;
     if (nng_msg_alloc(&rep, 0) != 0) {
@@ -125,35 +128,40 @@ async_cb(uv_async_t *h)
     }
 }
 
+/*
+ * listen opens the REP socket on url. An ipc:// socket file gets mode
+ * 0600; a stale one is removed first, which is safe because we hold the
+ * data directory's lock.
+ */
 static weft_err
-listen_ipc(server *s, weft_diag *d)
+listen_on(server *s, const char *url, size_t maxmsg, weft_diag *d)
 {
-    char         url[sizeof(s->path) + 8];
     nng_listener l;
+    bool         ipc = strncmp(url, "ipc://", 6) == 0;
     int          rv;
 
-    if (snprintf(s->path, sizeof(s->path), "%s/weft.sock", s->n->dir)
-        >= (int) sizeof(s->path))
-        return weft_diagf(d, WEFT_ETOOBIG,
-            "%s/weft.sock: path longer than "
-            "a unix socket allows (%zu bytes)",
-            s->n->dir, sizeof(s->path) - 1);
-    snprintf(url, sizeof(url), "ipc://%s", s->path);
-    /* We hold the data directory lock, so a socket file left by a killed
-     * node is stale and safe to remove. */
-    unlink(s->path);
+    if (ipc) {
+        if (strlen(url + 6) >= sizeof(s->path))
+            return weft_diagf(d, WEFT_ETOOBIG,
+                "%s: path longer than a unix socket allows (%zu bytes)",
+                url + 6, sizeof(s->path) - 1);
+        snprintf(s->path, sizeof(s->path), "%s", url + 6);
+        unlink(s->path);
+    }
     if ((rv = nng_rep0_open(&s->sock)) != 0
-        || (rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, WEFT_MSG_MAX))
-            != 0
+        || (rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, maxmsg)) != 0
         || (rv = nng_listener_create(&l, s->sock, url)) != 0
-        || (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600)) != 0
+        || (ipc
+            && (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600))
+                != 0)
         || (rv = nng_listener_start(l, 0)) != 0)
         return weft_diagf(d, WEFT_EIO, "%s: %s", url, nng_strerror(rv));
     return WEFT_OK;
 }
 
 weft_err
-server_start(node *n, void *loop, weft_diag *d)
+server_start(node *n, void *loop, const char *url, size_t maxmsg, server_fn fn,
+    server **out, weft_diag *d)
 {
     server  *s = calloc(1, sizeof(*s));
     weft_err err;
@@ -161,30 +169,31 @@ server_start(node *n, void *loop, weft_diag *d)
     if (s == NULL)
         return WEFT_ENOMEM;
     s->n = n;
+    s->fn = fn;
     pthread_mutex_init(&s->mtx, NULL);
     if (uv_async_init(loop, &s->async, async_cb) != 0) {
         pthread_mutex_destroy(&s->mtx);
         free(s);
-        return weft_diagf(d, WEFT_EIO, "cli socket: uv_async_init failed");
+        return weft_diagf(d, WEFT_EIO, "%s: uv_async_init failed", url);
     }
     s->async.data = s;
-    n->srv = s;
-    if ((err = listen_ipc(s, d)) != WEFT_OK)
+    *out = s;
+    if ((err = listen_on(s, url, maxmsg, d)) != WEFT_OK)
         return err; /* server_stop cleans up */
     for (s->nw = 0; s->nw < SERVER_CTXS; s->nw++) {
         work *w = &s->w[s->nw];
 
         w->s = s;
         if (nng_aio_alloc(&w->aio, work_cb, w) != 0)
-            return weft_diagf(d, WEFT_ENOMEM, "cli socket: no memory");
+            return weft_diagf(d, WEFT_ENOMEM, "%s: no memory", url);
         if (nng_ctx_open(&w->ctx, s->sock) != 0) {
             nng_aio_free(w->aio);
-            return weft_diagf(d, WEFT_EIO, "cli socket: no context");
+            return weft_diagf(d, WEFT_EIO, "%s: no context", url);
         }
         w->state = W_RECV;
         nng_ctx_recv(w->ctx, w->aio);
     }
-    log_msg(LOG_INFO, "listening on ipc://%s", s->path);
+    log_msg(LOG_INFO, "listening on %s", url);
     return WEFT_OK;
 }
 

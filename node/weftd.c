@@ -288,8 +288,11 @@ run(node *n, uv_loop_t *loop)
     uv_signal_t sigs[2];
     int         signums[2] = { SIGINT, SIGTERM };
     weft_diag   d = { "" };
+    char        url[4200];
 
-    if (server_start(n, loop, &d) != WEFT_OK) {
+    snprintf(url, sizeof(url), "ipc://%s/weft.sock", n->dir);
+    if (server_start(n, loop, url, WEFT_MSG_MAX, ops_handle, &n->srv, &d)
+        != WEFT_OK) {
         log_msg(LOG_ERROR, "%s", d.msg);
         server_stop(n->srv);
         n->srv = NULL;
