@@ -255,9 +255,9 @@ bundle_import(node *n, const uint8_t *p, size_t len, uint64_t *added,
     }
     snprintf(exporter, WEFT_DOMAIN_MAX + 1, "%s", pv_getstr(inner, "domain"));
     for (uint32_t i = 0; i < ents->u.a.n; i++) {
-        const pv *env = pv_get(ents->u.a.v[i], "env");
-        const pv *desc = pv_get(ents->u.a.v[i], "desc");
-        bool      add;
+        const pv      *env = pv_get(ents->u.a.v[i], "env");
+        const pv      *desc = pv_get(ents->u.a.v[i], "desc");
+        accept_outcome add;
 
         err = catalog_accept(n, t, a, sums[i], (const uint8_t *) env->u.s.p,
             env->u.s.len,
@@ -267,7 +267,7 @@ bundle_import(node *n, const uint8_t *p, size_t len, uint64_t *added,
             store_abort(t);
             goto done;
         }
-        *(add ? added : skipped) += 1;
+        *(add == ACCEPT_ADDED ? added : skipped) += 1;
     }
     err = store_commit(t);
 done:

@@ -860,36 +860,101 @@ catalog_bind_key(
         dom, have, fp);
 }
 
+/* log_has reports whether the domain's log holds seq, and its bytes. */
+static bool
+log_has(store_txn *t, const char *dom, uint64_t seq, store_val *v)
+{
+    uint8_t k[KEY_MAX + 1];
+    size_t  kl = keyseq(k, dom, seq);
+
+    return kl != 0 && store_get(t, STORE_LOG, k, kl, v) == WEFT_OK;
+}
+
+/* equivocation keeps the second of two different summaries with the same
+ * domain and seq as proof, and flags the domain. */
+static weft_err
+equivocation(store_txn *t, const char *dom, uint64_t seq, const uint8_t *env,
+    size_t envlen)
+{
+    uint8_t  k[KEY_MAX + 1], s8[8];
+    size_t   kl;
+    weft_err err;
+
+    store_u64_be(s8, seq);
+    if ((kl = key3(k, "eq", dom, "")) == 0 || kl + 8 > KEY_MAX)
+        return WEFT_ETOOBIG;
+    memcpy(k + kl, s8, 8);
+    if ((err = store_put(t, STORE_REF, k, kl + 8, env, envlen)))
+        return err;
+    kl = key3(k, "flag", dom, NULL);
+    return store_put(t, STORE_REF, k, kl, s8, 8);
+}
+
+static weft_err
+own_seq_at_least(store_txn *t, const char *dom, uint64_t seq)
+{
+    uint64_t hw;
+    weft_err err = seq_get(t, dom, &hw);
+
+    return err != WEFT_OK || hw >= seq ? err : seq_put(t, dom, seq);
+}
+
+/* advance moves the domain's contiguous high-water mark past seq. */
+static weft_err
+advance(store_txn *t, const char *dom)
+{
+    uint64_t  hw;
+    store_val v;
+    weft_err  err;
+
+    if ((err = seq_get(t, dom, &hw)) != WEFT_OK)
+        return err;
+    while (log_has(t, dom, hw + 1, &v))
+        hw++;
+    return seq_put(t, dom, hw);
+}
+
 weft_err
 catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
     const uint8_t *env, size_t envlen, const uint8_t *desc, size_t desclen,
-    bool *added, weft_diag *d)
+    accept_outcome *out, weft_diag *d)
 {
     const char *id = pv_getstr(sum, "id"), *dom = pv_getstr(sum, "domain");
-    uint64_t    seq = (uint64_t) pv_getint(sum, "seq", 0), held;
+    uint64_t    seq = (uint64_t) pv_getint(sum, "seq", 0);
     uint8_t     k[KEY_MAX + 1];
     size_t      kl;
+    store_val   v;
     pv         *cur;
     weft_err    err;
 
-    *added = false;
+    *out = ACCEPT_HELD;
     if ((err = catalog_bind_key(
              n, t, dom, (const uint8_t *) pv_get(sum, "origin")->u.s.p, d))
         != WEFT_OK)
         return err;
     if ((kl = keyseq(k, dom, seq)) == 0)
         return WEFT_ETOOBIG;
-    /* Every signed summary goes to the domain's log (history). */
-    if (store_get(t, STORE_LOG, k, kl, &(store_val) { 0 }) == WEFT_ENOTFOUND
-        && (err = store_put(t, STORE_LOG, k, kl, env, envlen)))
+    if (log_has(t, dom, seq, &v)) {
+        if (v.n == envlen && memcmp(v.p, env, envlen) == 0)
+            return WEFT_OK; /* a replay: held already */
+        *out = ACCEPT_EQUIVOCATION;
+        log_msg(LOG_WARN,
+            "domain '%s' signed two different summaries "
+            "with seq %llu: both kept as proof",
+            dom, (unsigned long long) seq);
+        return equivocation(t, dom, seq, env, envlen);
+    }
+    /* Every signed summary goes to the domain's log (history). Our own
+     * counter must stay at or above every seq we ever signed, gaps or
+     * not, or the next publish would reuse one. */
+    if ((err = store_put(t, STORE_LOG, k, kl, env, envlen))
+        || (err = strcmp(dom, n->domain) == 0 ? own_seq_at_least(t, dom, seq)
+                                              : advance(t, dom)))
         return err;
-    if ((err = seq_get(t, dom, &held)) != WEFT_OK)
-        return err;
-    if (seq > held && (err = seq_put(t, dom, seq)) != WEFT_OK)
-        return err;
+    *out = ACCEPT_LOGGED;
     if (catalog_summary(n, t, a, id, &cur) == WEFT_OK
         && pv_getint(cur, "seq", 0) >= (int64_t) seq)
-        return WEFT_OK; /* older than or same as what we hold: a replay */
+        return WEFT_OK; /* older than the current one: history only */
     if ((err = store_put(t, STORE_CUR, id, strlen(id), env, envlen)))
         return err;
     if (desc != NULL) {
@@ -898,6 +963,6 @@ catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
         if ((err = store_put(t, STORE_DESC, k, kl, desc, desclen)))
             return err;
     }
-    *added = true;
+    *out = ACCEPT_ADDED;
     return WEFT_OK;
 }

@@ -102,14 +102,23 @@ pv *catalog_item(pv_arena *a, const pv *sum);
 weft_err catalog_bind_key(
     node *n, store_txn *t, const char *dom, const uint8_t *pk, weft_diag *d);
 
+/* What catalog_accept did with a summary. */
+typedef enum accept_outcome {
+    ACCEPT_HELD,        /* a replay: the log holds these exact bytes */
+    ACCEPT_LOGGED,      /* history: kept in the log, older than current */
+    ACCEPT_ADDED,       /* the product's new current summary */
+    ACCEPT_EQUIVOCATION /* same domain and seq, other bytes: proof kept */
+} accept_outcome;
+
 /*
- * catalog_accept stores verified replica summaries and descriptors (from
- * an imported bundle): domain/key binding, replay check, own-seq advance.
- * Counts go to *added and *skipped.
+ * catalog_accept stores a verified summary (and its descriptor, when
+ * desc is not NULL and the summary becomes current) from a peer or a
+ * bundle: domain/key binding, replay and equivocation checks, the
+ * domain's log and its contiguous high-water mark, the current table.
  */
 weft_err catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
     const uint8_t *env, size_t envlen, const uint8_t *desc, size_t desclen,
-    bool *added, weft_diag *d);
+    accept_outcome *out, weft_diag *d);
 
 /* ---- queries (query.c) ---------------------------------------------- */
 

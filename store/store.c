@@ -254,6 +254,35 @@ store_each(store_txn *t, store_table tab, const void *prefix, size_t plen,
 }
 
 weft_err
+store_range(store_txn *t, store_table tab, const void *prefix, size_t plen,
+    const void *from, size_t flen, store_each_fn fn, void *ctx)
+{
+    MDB_cursor *c;
+    MDB_val     k = { flen, (void *) from }, v;
+    int         rc, stop = 0;
+
+    if (plen == 0 || plen > flen || flen > 511
+        || memcmp(prefix, from, plen) != 0)
+        return WEFT_EINVAL;
+    if ((rc = mdb_cursor_open(t->txn, t->s->dbi[tab], &c)) != 0)
+        return lmdb_err(rc);
+    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    while (rc == 0) {
+        store_val kv = { k.mv_data, k.mv_size }, vv = { v.mv_data, v.mv_size };
+
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        if ((stop = fn(ctx, kv, vv)) != 0)
+            break;
+        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    if (stop != 0)
+        return (weft_err) stop;
+    return rc == 0 || rc == MDB_NOTFOUND ? WEFT_OK : lmdb_err(rc);
+}
+
+weft_err
 store_count(store_txn *t, store_table tab, uint64_t *out)
 {
     MDB_stat st;

@@ -87,6 +87,13 @@ typedef int (*store_each_fn)(void *ctx, store_val key, store_val val);
 weft_err store_each(store_txn *t, store_table tab, const void *prefix,
     size_t plen, bool reverse, store_each_fn fn, void *ctx);
 
+/*
+ * store_range walks the entries of tab whose key starts with prefix, from
+ * the first key >= from (which itself starts with prefix), ascending.
+ */
+weft_err store_range(store_txn *t, store_table tab, const void *prefix,
+    size_t plen, const void *from, size_t flen, store_each_fn fn, void *ctx);
+
 /* store_count returns the number of entries in tab. */
 weft_err store_count(store_txn *t, store_table tab, uint64_t *out);
 
