@@ -160,10 +160,22 @@ static bool
 desc_matches(const pv *dv, const pv *sum)
 {
     static const char *const same[] = { "id", "domain", "kind", "version" };
-    const pv                *src = pv_get(dv, "source");
+    static const struct {
+        const char *key;
+        pv_type     type;
+    } shape[] = { { "name", PV_STR }, { "slug", PV_STR }, { "status", PV_STR },
+        { "format", PV_STR }, { "source", PV_MAP }, { "quality", PV_MAP },
+        { "tags", PV_ARR }, { "schemas", PV_ARR }, { "interfaces", PV_ARR },
+        { "inputs", PV_ARR } };
 
-    if (dv->type != PV_MAP || src == NULL || src->type != PV_MAP)
+    if (dv->type != PV_MAP)
         return false;
+    for (size_t i = 0; i < sizeof(shape) / sizeof(shape[0]); i++) {
+        const pv *v = pv_get(dv, shape[i].key);
+
+        if (v == NULL || v->type != shape[i].type)
+            return false;
+    }
     for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
         const char *x = pv_getstr(dv, same[i]), *y = pv_getstr(sum, same[i]);
 

@@ -899,6 +899,29 @@ own_seq_at_least(store_txn *t, const char *dom, uint64_t seq)
     return err != WEFT_OK || hw >= seq ? err : seq_put(t, dom, seq);
 }
 
+/*
+ * fill_desc stores a descriptor the node lacks for the summary it holds
+ * as current, when desc is exactly what that summary signs.
+ */
+static weft_err
+fill_desc(node *n, store_txn *t, pv_arena *a, const char *id,
+    const uint8_t *desc, size_t desclen)
+{
+    uint8_t k[KEY_MAX + 1], h[32];
+    size_t  kl;
+    pv     *cur, *held;
+
+    if (desc == NULL || catalog_summary(n, t, a, id, &cur) != WEFT_OK)
+        return WEFT_OK;
+    crypto_blake2b(desc, desclen, h);
+    if (memcmp(h, pv_get(cur, "body")->u.s.p, 32) != 0
+        || catalog_descriptor(n, t, a, id, NULL, &held, NULL) == WEFT_OK)
+        return WEFT_OK;
+    if ((kl = keyseq(k, id, (uint64_t) pv_getint(cur, "seq", 0))) == 0)
+        return WEFT_ETOOBIG;
+    return store_put(t, STORE_DESC, k, kl, desc, desclen);
+}
+
 /* advance moves the domain's contiguous high-water mark past seq. */
 static weft_err
 advance(store_txn *t, const char *dom)
@@ -936,7 +959,7 @@ catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
         return WEFT_ETOOBIG;
     if (log_has(t, dom, seq, &v)) {
         if (v.n == envlen && memcmp(v.p, env, envlen) == 0)
-            return WEFT_OK; /* a replay: held already */
+            return fill_desc(n, t, a, id, desc, desclen); /* a replay */
         *out = ACCEPT_EQUIVOCATION;
         log_msg(LOG_WARN,
             "domain '%s' signed two different summaries "
