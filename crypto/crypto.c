@@ -28,6 +28,7 @@
 #include <sodium/core.h>
 #include <sodium/crypto_generichash_blake2b.h>
 #include <sodium/crypto_sign_ed25519.h>
+#include <sodium/randombytes.h>
 #include <sodium/utils.h>
 
 /* Signed messages up to this size are framed on the stack, not the heap. */
@@ -242,4 +243,16 @@ crypto_unhex(const char *s, uint8_t *out, size_t n)
     for (i = 0; i < n; i++)
         out[i] = (uint8_t) (hexval(s[2 * i]) << 4 | hexval(s[2 * i + 1]));
     return WEFT_OK;
+}
+
+void
+crypto_random(uint8_t *p, size_t n)
+{
+    randombytes_buf(p, n);
+}
+
+uint32_t
+crypto_uniform(uint32_t upper)
+{
+    return randombytes_uniform(upper);
 }

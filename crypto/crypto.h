@@ -50,6 +50,12 @@ weft_err crypto_verify_msg(const uint8_t pk[CRYPTO_PK_BYTES],
 /* crypto_hash writes the BLAKE2b-256 hash of n bytes at p to out. */
 void crypto_blake2b(const uint8_t *p, size_t n, uint8_t out[CRYPTO_HASH_BYTES]);
 
+/* crypto_random fills n bytes at p with random bytes. */
+void crypto_random(uint8_t *p, size_t n);
+
+/* crypto_uniform returns a uniform random number below upper (> 0). */
+uint32_t crypto_uniform(uint32_t upper);
+
 /* crypto_fingerprint writes the 16 hex characters (plus NUL) naming pk. */
 void crypto_fingerprint(
     const uint8_t pk[CRYPTO_PK_BYTES], char out[CRYPTO_FP_CHARS + 1]);

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* req_new starts a request map for op. */
@@ -410,13 +411,58 @@ cmd_retire(cli *c, int argc, char **argv)
 /* ---- status, export, import, help ----------------------------------- */
 
 static int
+status_domains(cli *c)
+{
+    pv       *rep;
+    const pv *l;
+    int       rc;
+
+    if ((rc = call(c, req_new(c, "domains"), &rep)) != CLI_OK)
+        return rc;
+    l = pv_get(rep, "domains");
+    if (c->json) {
+        pv *m = pv_map(c->a);
+
+        pv_set(c->a, m, "domains", (pv *) l);
+        return cli_print_json(m);
+    }
+    printf("%-24s  %-16s  %8s  %8s  %10s  %s\n", "DOMAIN", "KEY", "SEQ",
+        "PRODUCTS", "STALE", "FLAGS");
+    for (uint32_t i = 0; l && i < l->u.a.n; i++) {
+        const pv *d = l->u.a.v[i];
+        char      stale[32];
+        int64_t   s = pv_getint(d, "stale_s", -1);
+        const pv *eq = pv_get(d, "equivocation");
+
+        if (s < 0)
+            snprintf(stale, sizeof(stale), "-");
+        else
+            snprintf(stale, sizeof(stale), "%llds", (long long) s);
+        printf("%-24s  %-16s  %8lld  %8lld  %10s  %s%s\n",
+            pv_getstr(d, "domain"), pv_getstr(d, "fingerprint"),
+            (long long) pv_getint(d, "seq", 0),
+            (long long) pv_getint(d, "products", 0), stale,
+            eq && eq->type == PV_BOOL && eq->u.b ? "EQUIVOCATION " : "",
+            strcmp(pv_getstr(d, "self"), "yes") == 0 ? "(this node)" : "");
+    }
+    return CLI_OK;
+}
+
+static int
 cmd_status(cli *c, int argc, char **argv)
 {
+    static const struct option lo[]
+        = { { "domains", no_argument, NULL, 'D' }, { NULL, 0, NULL, 0 } };
     pv *rep;
     int opt, rc;
 
-    while ((opt = getopts(argc, argv, "", NULL)) != -1)
-        return usage_err(c, "unknown option");
+    while ((opt = getopts(argc, argv, "", lo)) != -1) {
+        if (opt != 'D')
+            return usage_err(c, "unknown option");
+        if (optind != argc)
+            return usage_err(c, "unexpected argument");
+        return status_domains(c);
+    }
     if (optind != argc)
         return usage_err(c, "unexpected argument");
     if ((rc = call(c, req_new(c, "status"), &rep)) != CLI_OK)
@@ -430,6 +476,7 @@ cmd_status(cli *c, int argc, char **argv)
            "products     %lld own, %lld in the catalog\n"
            "seq          %lld\n"
            "store        %lld bytes (%lld in use)\n"
+           "catalog      %s\n"
            "uptime       %lld s\n"
            "data         %s\n"
            "version      %s\n",
@@ -439,6 +486,7 @@ cmd_status(cli *c, int argc, char **argv)
         (long long) pv_getint(rep, "seq", 0),
         (long long) pv_getint(rep, "store_bytes", 0),
         (long long) pv_getint(rep, "store_used_bytes", 0),
+        pv_getstr(rep, "catalog_digest"),
         (long long) pv_getint(rep, "uptime_s", 0), pv_getstr(rep, "data"),
         pv_getstr(rep, "version"));
     return CLI_OK;
@@ -537,6 +585,74 @@ cmd_import(cli *c, int argc, char **argv)
 }
 
 static int
+cmd_peers(cli *c, int argc, char **argv)
+{
+    const pv *l;
+    pv       *rep;
+    int       opt, rc;
+
+    while ((opt = getopts(argc, argv, "", NULL)) != -1)
+        return usage_err(c, "unknown option");
+    if (optind != argc)
+        return usage_err(c, "unexpected argument");
+    if ((rc = call(c, req_new(c, "peers"), &rep)) != CLI_OK)
+        return rc;
+    l = pv_get(rep, "peers");
+    if (c->json) {
+        pv *m = pv_map(c->a);
+
+        pv_set(c->a, m, "peers", (pv *) l);
+        return cli_print_json(m);
+    }
+    if (l == NULL || l->u.a.n == 0) {
+        printf("no peers\n");
+        return CLI_OK;
+    }
+    printf("%-28s  %-20s  %-16s  %-10s  %8s  %8s  %14s  %s\n", "URL", "DOMAIN",
+        "KEY", "STATE", "RTT_US", "AGE_S", "MSGS_IN/OUT", "REFUSALS");
+    for (uint32_t i = 0; i < l->u.a.n; i++) {
+        const pv   *p = l->u.a.v[i];
+        int64_t     seen = pv_getint(p, "last_seen", 0);
+        char        io[40];
+        const char *dom = pv_getstr(p, "domain"),
+                   *fp = pv_getstr(p, "fingerprint");
+
+        snprintf(io, sizeof(io), "%lld/%lld",
+            (long long) pv_getint(p, "msgs_in", 0),
+            (long long) pv_getint(p, "msgs_out", 0));
+        printf("%-28s  %-20s  %-16s  %-10s  %8lld  %8lld  %14s  %lld\n",
+            pv_getstr(p, "url"), dom ? dom : "-", fp ? fp : "-",
+            pv_getstr(p, "state"), (long long) pv_getint(p, "rtt_us", 0),
+            seen ? (long long) (time(NULL) - seen) : -1LL, io,
+            (long long) pv_getint(p, "refusals", 0));
+    }
+    return CLI_OK;
+}
+
+static int
+cmd_peer(cli *c, int argc, char **argv)
+{
+    pv *req = req_new(c, "peer"), *rep;
+    int opt, rc;
+
+    while ((opt = getopts(argc, argv, "", NULL)) != -1)
+        return usage_err(c, "unknown option");
+    if (optind != argc - 2
+        || (strcmp(argv[optind], "add") != 0
+            && strcmp(argv[optind], "remove") != 0))
+        return usage_err(c, "give add URL or remove URL");
+    pv_setstr(c->a, req, "action", argv[optind]);
+    pv_setstr(c->a, req, "url", argv[optind + 1]);
+    if ((rc = call(c, req, &rep)) != CLI_OK)
+        return rc;
+    if (c->json)
+        return cli_print_json(rep);
+    printf("%s %s\n", argv[optind + 1],
+        strcmp(argv[optind], "add") == 0 ? "added" : "removed");
+    return CLI_OK;
+}
+
+static int
 cmd_help(cli *c, int argc, char **argv)
 {
     if (argc > 2) {
@@ -566,9 +682,17 @@ const cli_cmd cli_commands[] = {
         "YYYY-MM-DD. History is kept.\n" },
     { "retire", cmd_retire, "retire ID",
         "Signs the retirement of one of this node's products.\n" },
-    { "status", cmd_status, "status",
-        "Shows the node's domain, key fingerprint, product count, store size\n"
-        "and uptime.\n" },
+    { "status", cmd_status, "status [--domains]",
+        "Shows the node's domain, key fingerprint, product count, store size,\n"
+        "catalog digest and uptime. --domains lists every domain the node\n"
+        "knows: key fingerprint, latest seq, products, how stale its view is\n"
+        "(age of the domain's newest summary) and equivocation flags.\n" },
+    { "peers", cmd_peers, "peers",
+        "Lists the node's peer links: url, domain, key fingerprint, state,\n"
+        "round-trip time, age of the last reply, messages in/out, "
+        "refusals.\n" },
+    { "peer", cmd_peer, "peer add|remove URL",
+        "Links to a peer (remembered across restarts) or forgets one.\n" },
     { "export", cmd_export, "export [-o FILE]",
         "Writes a signed bundle of every summary and descriptor held, for an\n"
         "air-gapped transfer.\n" },

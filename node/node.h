@@ -41,6 +41,7 @@ void log_msg(log_level level, const char *fmt, ...)
 /* ---- the node ------------------------------------------------------- */
 
 typedef struct server server;
+typedef struct mesh   mesh;
 
 typedef struct node {
     char        dir[4096];
@@ -48,6 +49,7 @@ typedef struct node {
     crypto_key *key;
     store      *st;
     server     *srv;
+    mesh       *mesh;    /* peers; NULL without --listen or --peer */
     int64_t     started; /* unix seconds */
     int         lock_fd;
 } node;
@@ -119,6 +121,16 @@ typedef enum accept_outcome {
 weft_err catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
     const uint8_t *env, size_t envlen, const uint8_t *desc, size_t desclen,
     accept_outcome *out, weft_diag *d);
+
+/* ---- the whole catalog (overview.c) -------------------------------- */
+
+/* catalog_digest sets "catalog_digest" in out: one hash over every
+ * current summary held, equal on two nodes exactly when they agree. */
+weft_err catalog_digest(node *n, pv_arena *a, pv *out);
+
+/* catalog_domains appends one map per known domain to list: domain,
+ * fingerprint, seq, products, latest_issued, stale_s, equivocation. */
+weft_err catalog_domains(node *n, pv_arena *a, pv *list);
 
 /* ---- queries (query.c) ---------------------------------------------- */
 

@@ -4,6 +4,7 @@
  * or {ok: false, code: weft_err, error: TEXT}. docs/protocol.md lists
  * every op and field. Each op has one handler; the table maps names.
  */
+#include "node/mesh.h"
 #include "node/node.h"
 
 #include <string.h>
@@ -36,6 +37,7 @@ op_publish(node *n, const pv *req, reply *r, weft_diag *d)
         return weft_diagf(d, err, "publish failed, nothing was stored: %s",
             why.msg[0] ? why.msg : weft_strerror(err));
     }
+    mesh_announce(n);
     return pv_set(r->a, r->m, "results", results);
 }
 
@@ -177,6 +179,7 @@ status_change(
     err = catalog_set_status(n, r->a, id, status, reason, sunset, by, &sum, d);
     if (err != WEFT_OK)
         return err;
+    mesh_announce(n);
     log_msg(LOG_INFO, "%s is now %s (seq %lld)", id, status,
         (long long) pv_getint(sum, "seq", 0));
     return pv_set(r->a, r->m, "product", catalog_item(r->a, sum));
@@ -247,7 +250,8 @@ op_status(node *n, const pv *req, reply *r, weft_diag *d)
         || (err = pv_setint(r->a, r->m, "store_used_bytes", (int64_t) ub))
         || (err = pv_setint(r->a, r->m, "uptime_s", time(NULL) - n->started))
         || (err = pv_setstr(r->a, r->m, "data", n->dir))
-        || (err = pv_setstr(r->a, r->m, "version", WEFT_VERSION)))
+        || (err = pv_setstr(r->a, r->m, "version", WEFT_VERSION))
+        || (err = catalog_digest(n, r->a, r->m)))
         return err;
     return WEFT_OK;
 }
@@ -299,10 +303,54 @@ op_import(node *n, const pv *req, reply *r, weft_diag *d)
     return pv_setint(r->a, r->m, "skipped", (int64_t) skipped);
 }
 
+static weft_err
+op_peers(node *n, const pv *req, reply *r, weft_diag *d)
+{
+    pv *list = pv_arr(r->a);
+
+    (void) req;
+    (void) d;
+    if (list == NULL || mesh_peers(n, r->a, list) != WEFT_OK)
+        return WEFT_ENOMEM;
+    return pv_set(r->a, r->m, "peers", list);
+}
+
+static weft_err
+op_peer(node *n, const pv *req, reply *r, weft_diag *d)
+{
+    const char *url = arg(req, "url"), *what = arg(req, "action");
+
+    (void) r;
+    if (url == NULL || what == NULL)
+        return weft_diagf(d, WEFT_EINVAL, "peer: 'action' and 'url' required");
+    if (strcmp(what, "add") == 0)
+        return mesh_peer_add(n, url, d);
+    if (strcmp(what, "remove") == 0)
+        return mesh_peer_remove(n, url, d);
+    return weft_diagf(d, WEFT_EINVAL, "peer: action is add or remove");
+}
+
+static weft_err
+op_domains(node *n, const pv *req, reply *r, weft_diag *d)
+{
+    pv      *list = pv_arr(r->a);
+    weft_err err;
+
+    (void) req;
+    if (list == NULL)
+        return WEFT_ENOMEM;
+    if ((err = catalog_domains(n, r->a, list)) != WEFT_OK)
+        return weft_diagf(d, err, "domains: %s", weft_strerror(err));
+    return pv_set(r->a, r->m, "domains", list);
+}
+
 static const struct {
     const char *name;
     op_fn       fn;
 } ops[] = {
+    { "peers", op_peers },
+    { "peer", op_peer },
+    { "domains", op_domains },
     { "publish", op_publish },
     { "get", op_get },
     { "list", op_search },

@@ -6,6 +6,7 @@
  * file others can read, a --domain that differs from the stored one)
  * happens before anything in DIR is changed.
  */
+#include "node/mesh.h"
 #include "node/node.h"
 
 #include <errno.h>
@@ -33,13 +34,22 @@ static const char usage[]
       "first\n"
       "                     start, must match the stored domain later\n"
       "  --log-level LEVEL  error, warn, info (default) or debug\n"
+      "  --listen URL       serve peers at URL (tcp://127.0.0.1:7701)\n"
+      "  --peer URL         link to a peer (repeatable); peers are remembered\n"
+      "  --sync-interval MS anti-entropy period (default 1000)\n"
       "\n"
       "The CLI socket is ipc://DIR/weft.sock (mode 0600). SIGINT or SIGTERM\n"
       "stops the node cleanly.\n";
 
+#define PEERS_MAX 64 /* --peer options */
+
 typedef struct opts {
     const char *data;
     const char *domain;
+    const char *listen;
+    const char *peers[PEERS_MAX];
+    int         npeers;
+    uint64_t    interval_ms;
 } opts;
 
 static int
@@ -49,6 +59,9 @@ parse(int argc, char **argv, opts *o)
         { "data", required_argument, NULL, 'd' },
         { "domain", required_argument, NULL, 'n' },
         { "log-level", required_argument, NULL, 'l' },
+        { "listen", required_argument, NULL, 'L' },
+        { "peer", required_argument, NULL, 'p' },
+        { "sync-interval", required_argument, NULL, 'i' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -73,6 +86,31 @@ parse(int argc, char **argv, opts *o)
             }
             log_set_level((log_level) lvl);
             break;
+        case 'L':
+            o->listen = optarg;
+            break;
+        case 'p':
+            if (o->npeers == PEERS_MAX) {
+                fprintf(
+                    stderr, "weftd: at most %d --peer options\n", PEERS_MAX);
+                return 2;
+            }
+            o->peers[o->npeers++] = optarg;
+            break;
+        case 'i': {
+            char *end;
+            long  ms = strtol(optarg, &end, 10);
+
+            if (*end != 0 || ms < 10 || ms > 3600000) {
+                fprintf(stderr,
+                    "weftd: --sync-interval '%s': expected "
+                    "milliseconds from 10 to 3600000\n",
+                    optarg);
+                return 2;
+            }
+            o->interval_ms = (uint64_t) ms;
+            break;
+        }
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -268,6 +306,7 @@ on_signal(uv_signal_t *h, int sig)
     node *n = h->data;
 
     log_msg(LOG_INFO, "signal %d: shutting down", sig);
+    mesh_stop(n->mesh);
     server_stop(n->srv);
     n->srv = NULL;
     uv_close((uv_handle_t *) &((uv_signal_t *) h)[0], NULL);
@@ -283,7 +322,7 @@ close_walk(uv_handle_t *h, void *arg)
 }
 
 static int
-run(node *n, uv_loop_t *loop)
+run(node *n, uv_loop_t *loop, const opts *o)
 {
     uv_signal_t sigs[2];
     int         signums[2] = { SIGINT, SIGTERM };
@@ -296,6 +335,18 @@ run(node *n, uv_loop_t *loop)
         log_msg(LOG_ERROR, "%s", d.msg);
         server_stop(n->srv);
         n->srv = NULL;
+        uv_run(loop, UV_RUN_DEFAULT);
+        return 1;
+    }
+    if ((o->listen != NULL || o->npeers > 0)
+        && mesh_start(n, loop, o->listen, o->peers, o->npeers,
+               o->interval_ms ? o->interval_ms : 1000, &d)
+            != WEFT_OK) {
+        log_msg(LOG_ERROR, "%s", d.msg);
+        mesh_stop(n->mesh);
+        server_stop(n->srv);
+        n->srv = NULL;
+        uv_walk(loop, close_walk, NULL);
         uv_run(loop, UV_RUN_DEFAULT);
         return 1;
     }
@@ -373,9 +424,10 @@ main(int argc, char **argv)
         log_msg(LOG_ERROR, "%s", d.msg);
     else if (uv_loop_init(&loop) == 0) {
         record_pid(&n);
-        rc = run(&n, &loop);
+        rc = run(&n, &loop, &o);
         uv_loop_close(&loop);
     }
+    mesh_free(n.mesh);
     store_close(n.st);
     crypto_key_free(n.key);
     if (n.lock_fd >= 0)

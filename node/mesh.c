@@ -1,0 +1,952 @@
+/*
+ * mesh.c: peer links, signed gossip and anti-entropy.
+ *
+ * Every node serves a REP socket (--listen) for its peers and dials a
+ * bounded set of outbound links (REQ sockets) to others. Request/reply is
+ * the reliable path: a request either gets its reply or times out, and a
+ * link that times out is marked down and retried with backoff and jitter.
+ *
+ * Protocol (canonical msgpack maps; docs/protocol.md):
+ *   hello {domain, key, nonce, url}  -> {domain, key, nonce, sig, session,
+ *                                        peers}
+ *   auth  {session, sig}             -> {}
+ *   push  {session, envs}            -> {accepted, refused}
+ *   sync  {session, heads}           -> {envs, heads, more}
+ * Each side proves its domain key by signing the other's fresh nonce
+ * (with both keys, under the "weft/hello/v1" prefix). Summaries are
+ * verified one by one whatever link brings them.
+ *
+ * Threads: nng runs the aio callbacks; they only move a finished link onto
+ * a queue and wake the loop (uv_async_send). All state lives on the loop.
+ */
+#include "node/mesh.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#define HELLO_PREFIX "weft/hello/v1"
+
+typedef enum { L_DOWN, L_WAIT, L_READY } lstate;
+typedef enum { OP_NONE, OP_HELLO, OP_AUTH, OP_PUSH, OP_SYNC } lop;
+typedef enum { PH_SEND, PH_RECV } phase;
+
+typedef struct outbox {
+    uint8_t **env;
+    size_t   *len;
+    size_t    n, cap, bytes;
+} outbox;
+
+typedef struct plink {
+    struct mesh  *m;
+    char          url[MESH_URL_MAX];
+    nng_socket    s;
+    nng_ctx       ctx;
+    nng_aio      *aio;
+    lstate        state;
+    lop           op;
+    phase         ph; /* touched by the aio callback while op is in flight */
+    bool          authed, queued, gone;
+    uint8_t       nonce[32], session[16], key[32];
+    char          domain[WEFT_DOMAIN_MAX + 1];
+    uint64_t      sent_us, rtt_us, last_seen, backoff_ms, retry_ms;
+    uint64_t      msgs_in, msgs_out, bytes_in, bytes_out, refusals, fails;
+    outbox        out;
+    struct plink *next; /* the done queue */
+} plink;
+
+typedef struct session {
+    uint8_t  id[16], nonce[32], key[32];
+    char     domain[WEFT_DOMAIN_MAX + 1];
+    bool     used, authed;
+    uint64_t last_ms, refusals;
+} session;
+
+struct mesh {
+    node           *n;
+    uv_loop_t      *loop;
+    uv_async_t      async;
+    uv_timer_t      timer;
+    pthread_mutex_t mtx;
+    plink          *head, *tail; /* finished requests, for the loop */
+    plink          *links[MESH_LINKS_MAX];
+    int             nlinks;
+    char            known[MESH_KNOWN_MAX][MESH_URL_MAX];
+    int             nknown;
+    session         sessions[MESH_SESSIONS_MAX];
+    server         *srv;
+    char            listen[MESH_URL_MAX];
+    uint64_t        interval_ms, pushed_own, accepted, refused;
+    int             closing;
+};
+
+static uint64_t
+now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static uint64_t
+now_ms(void)
+{
+    return now_us() / 1000;
+}
+
+/* ---- outboxes -------------------------------------------------------- */
+
+static void
+outbox_clear(outbox *o)
+{
+    for (size_t i = 0; i < o->n; i++)
+        free(o->env[i]);
+    free(o->env);
+    free(o->len);
+    memset(o, 0, sizeof(*o));
+}
+
+/* outbox_add copies an envelope in; past MESH_OUTBOX_MAX bytes it drops
+ * it (anti-entropy repairs what a slow peer misses). */
+static void
+outbox_add(outbox *o, const uint8_t *env, size_t len)
+{
+    uint8_t *copy;
+
+    if (o->bytes + len > MESH_OUTBOX_MAX)
+        return;
+    if (o->n == o->cap) {
+        size_t    cap = o->cap ? o->cap * 2 : 64;
+        uint8_t **e = realloc(o->env, cap * sizeof(*e));
+        size_t   *l;
+
+        if (e == NULL)
+            return;
+        o->env = e;
+        if ((l = realloc(o->len, cap * sizeof(*l))) == NULL)
+            return;
+        o->len = l;
+        o->cap = cap;
+    }
+    if ((copy = malloc(len)) == NULL)
+        return;
+    memcpy(copy, env, len);
+    o->env[o->n] = copy;
+    o->len[o->n++] = len;
+    o->bytes += len;
+}
+
+/* ---- sending --------------------------------------------------------- */
+
+static void
+aio_cb(void *arg)
+{
+    plink *l = arg;
+    mesh  *m = l->m;
+
+    if (l->ph == PH_SEND && nng_aio_result(l->aio) == 0
+        && !__atomic_load_n(&m->closing, __ATOMIC_ACQUIRE)) {
+        l->ph = PH_RECV;
+        nng_ctx_recv(l->ctx, l->aio);
+        return;
+    }
+    if (l->ph == PH_SEND) /* a failed send leaves the message with us */
+        nng_msg_free(nng_aio_get_msg(l->aio));
+    pthread_mutex_lock(&m->mtx);
+    if (!l->queued) {
+        l->queued = true;
+        l->next = NULL;
+        if (m->tail)
+            m->tail->next = l;
+        else
+            m->head = l;
+        m->tail = l;
+    }
+    pthread_mutex_unlock(&m->mtx);
+    uv_async_send(&m->async);
+}
+
+/* link_send starts request req on l; the reply arrives in link_done. */
+static void
+link_send(plink *l, lop op, const pv *req)
+{
+    weft_buf b;
+    nng_msg *msg;
+
+    weft_buf_init(&b, MESH_MSG_MAX);
+    if (proto_encode(req, &b) != WEFT_OK || nng_msg_alloc(&msg, 0) != 0) {
+        weft_buf_free(&b);
+        return;
+    }
+    if (nng_msg_append(msg, b.p, b.len) != 0) {
+        nng_msg_free(msg);
+        weft_buf_free(&b);
+        return;
+    }
+    l->msgs_out++;
+    l->bytes_out += b.len;
+    weft_buf_free(&b);
+    l->op = op;
+    l->state = L_WAIT;
+    l->ph = PH_SEND;
+    l->sent_us = now_us();
+    nng_aio_set_msg(l->aio, msg);
+    nng_aio_set_timeout(l->aio, MESH_TIMEOUT_MS);
+    nng_ctx_send(l->ctx, l->aio);
+}
+
+static pv *
+request(pv_arena *a, const char *op, const plink *l)
+{
+    pv *m = pv_map(a);
+
+    if (m == NULL || pv_setstr(a, m, "op", op))
+        return NULL;
+    if (l != NULL && pv_set(a, m, "session", pv_bin(a, l->session, 16)))
+        return NULL;
+    return m;
+}
+
+static void
+send_hello(plink *l)
+{
+    pv_arena *a = pv_arena_new(1 << 16);
+    pv       *req;
+    node     *n = l->m->n;
+
+    crypto_random(l->nonce, sizeof(l->nonce));
+    l->authed = false;
+    if (a != NULL && (req = request(a, "hello", NULL)) != NULL
+        && !pv_setstr(a, req, "domain", n->domain)
+        && !pv_set(a, req, "key", pv_bin(a, crypto_key_public(n->key), 32))
+        && !pv_set(a, req, "nonce", pv_bin(a, l->nonce, 32))
+        && !pv_setstr(a, req, "url", l->m->listen[0] ? l->m->listen : NULL))
+        link_send(l, OP_HELLO, req);
+    pv_arena_free(a);
+}
+
+/* link_kick sends what waits in l's outbox, if l is free. */
+static void
+link_kick(plink *l)
+{
+    pv_arena *a;
+    pv       *req, *envs;
+    size_t    i, bytes = 0;
+
+    if (l->state != L_READY || !l->authed || l->op != OP_NONE || l->out.n == 0)
+        return;
+    if ((a = pv_arena_new(MESH_MSG_MAX * 2)) == NULL)
+        return;
+    req = request(a, "push", l);
+    envs = pv_arr(a);
+    for (i = 0; req && envs && i < l->out.n && bytes < MESH_BATCH_BYTES; i++) {
+        pv_push(a, envs, pv_bin(a, l->out.env[i], l->out.len[i]));
+        bytes += l->out.len[i];
+    }
+    if (req && envs && !pv_set(a, req, "envs", envs)) {
+        link_send(l, OP_PUSH, req);
+        /* Sent: drop them from the outbox (a lost push is repaired by
+         * anti-entropy, never retried blindly). */
+        for (size_t j = 0; j < i; j++)
+            free(l->out.env[j]);
+        memmove(
+            l->out.env, l->out.env + i, (l->out.n - i) * sizeof(*l->out.env));
+        memmove(
+            l->out.len, l->out.len + i, (l->out.n - i) * sizeof(*l->out.len));
+        l->out.n -= i;
+        l->out.bytes -= bytes;
+    }
+    pv_arena_free(a);
+}
+
+static void
+send_sync(plink *l)
+{
+    pv_arena *a = pv_arena_new(1 << 20);
+    pv       *req, *heads;
+
+    if (a != NULL && (req = request(a, "sync", l)) != NULL
+        && (heads = pv_map(a)) != NULL
+        && mesh__heads(l->m->n, a, heads) == WEFT_OK
+        && !pv_set(a, req, "heads", heads))
+        link_send(l, OP_SYNC, req);
+    pv_arena_free(a);
+}
+
+/* ---- links ------------------------------------------------------------ */
+
+static void
+link_down(plink *l, const char *why)
+{
+    uint64_t jitter;
+
+    if (l->state == L_READY || l->fails == 0)
+        log_msg(LOG_INFO, "peer %s: down: %s", l->url, why);
+    l->state = L_DOWN;
+    l->op = OP_NONE;
+    l->authed = false;
+    l->fails++;
+    l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : MESH_BACKOFF_MIN_MS;
+    if (l->backoff_ms > MESH_BACKOFF_MAX_MS)
+        l->backoff_ms = MESH_BACKOFF_MAX_MS;
+    /* Jitter of +-25% keeps a restarted mesh from reconnecting in step. */
+    jitter = crypto_uniform((uint32_t) (l->backoff_ms / 2) + 1);
+    l->retry_ms = now_ms() + l->backoff_ms * 3 / 4 + jitter;
+}
+
+static plink *
+link_new(mesh *m, const char *url)
+{
+    plink *l = calloc(1, sizeof(*l));
+    int    rv;
+
+    if (l == NULL)
+        return NULL;
+    l->m = m;
+    snprintf(l->url, sizeof(l->url), "%s", url);
+    if ((rv = nng_req0_open(&l->s)) != 0
+        || (rv = nng_socket_set_size(l->s, NNG_OPT_RECVMAXSZ, MESH_MSG_MAX))
+        || (rv = nng_ctx_open(&l->ctx, l->s)) != 0
+        || (rv = nng_aio_alloc(&l->aio, aio_cb, l)) != 0) {
+        log_msg(LOG_WARN, "peer %s: %s", url, nng_strerror(rv));
+        nng_close(l->s);
+        free(l);
+        return NULL;
+    }
+    /* Requests are never resent by nng: a timeout marks the link down. */
+    nng_ctx_set_ms(l->ctx, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+    if ((rv = nng_dial(l->s, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+        log_msg(LOG_WARN, "peer %s: %s", url, nng_strerror(rv));
+        nng_aio_free(l->aio);
+        nng_close(l->s);
+        free(l);
+        return NULL;
+    }
+    send_hello(l);
+    return l;
+}
+
+static void
+link_free(plink *l)
+{
+    nng_aio_stop(l->aio);
+    nng_aio_free(l->aio);
+    nng_close(l->s);
+    outbox_clear(&l->out);
+    free(l);
+}
+
+static bool
+linked(mesh *m, const char *url)
+{
+    for (int i = 0; i < m->nlinks; i++)
+        if (strcmp(m->links[i]->url, url) == 0)
+            return true;
+    return false;
+}
+
+static void
+know(mesh *m, const char *url)
+{
+    if (url == NULL || *url == 0 || strcmp(url, m->listen) == 0
+        || strlen(url) >= MESH_URL_MAX)
+        return;
+    for (int i = 0; i < m->nknown; i++)
+        if (strcmp(m->known[i], url) == 0)
+            return;
+    if (m->nknown < MESH_KNOWN_MAX)
+        snprintf(m->known[m->nknown++], MESH_URL_MAX, "%s", url);
+}
+
+/* fill links up to MESH_LINKS_MAX from the known peers. */
+static void
+fill(mesh *m)
+{
+    for (int i = 0; i < m->nknown && m->nlinks < MESH_LINKS_MAX; i++) {
+        plink *l;
+
+        if (linked(m, m->known[i]) || (l = link_new(m, m->known[i])) == NULL)
+            continue;
+        m->links[m->nlinks++] = l;
+    }
+}
+
+/* ---- replies ----------------------------------------------------------- */
+
+static bool
+hello_ok(plink *l, const pv *rep)
+{
+    node       *n = l->m->n;
+    const pv   *key = pv_get(rep, "key"), *sig = pv_get(rep, "sig");
+    const pv   *nonce = pv_get(rep, "nonce"), *sess = pv_get(rep, "session");
+    const pv   *peers = pv_get(rep, "peers");
+    const char *dom = pv_getstr(rep, "domain");
+    uint8_t     msg[96];
+
+    if (dom == NULL || !key || key->type != PV_BIN || key->u.s.len != 32 || !sig
+        || sig->type != PV_BIN || sig->u.s.len != 64 || !nonce
+        || nonce->type != PV_BIN || nonce->u.s.len != 32 || !sess
+        || sess->type != PV_BIN || sess->u.s.len != 16
+        || strlen(dom) > WEFT_DOMAIN_MAX)
+        return false;
+    /* The peer signed our nonce, our key and its key. */
+    memcpy(msg, l->nonce, 32);
+    memcpy(msg + 32, crypto_key_public(n->key), 32);
+    memcpy(msg + 64, key->u.s.p, 32);
+    if (crypto_verify_msg((const uint8_t *) key->u.s.p, HELLO_PREFIX, msg, 96,
+            (const uint8_t *) sig->u.s.p)
+        != WEFT_OK)
+        return false;
+    if (mesh__bind(n, dom, (const uint8_t *) key->u.s.p) != WEFT_OK)
+        return false;
+    snprintf(l->domain, sizeof(l->domain), "%s", dom);
+    memcpy(l->key, key->u.s.p, 32);
+    memcpy(l->session, sess->u.s.p, 16);
+    memcpy(l->nonce, nonce->u.s.p, 32); /* now theirs, for our answer */
+    for (uint32_t i = 0; peers && peers->type == PV_ARR && i < peers->u.a.n;
+         i++)
+        if (peers->u.a.v[i]->type == PV_STR)
+            know(l->m, peers->u.a.v[i]->u.s.p);
+    return true;
+}
+
+static void
+send_auth(plink *l)
+{
+    node     *n = l->m->n;
+    uint8_t   msg[96], sig[64];
+    pv_arena *a = pv_arena_new(1 << 14);
+    pv       *req;
+
+    /* We sign their nonce, their key and our key. */
+    memcpy(msg, l->nonce, 32);
+    memcpy(msg + 32, l->key, 32);
+    memcpy(msg + 64, crypto_key_public(n->key), 32);
+    if (a != NULL && crypto_sign_msg(n->key, HELLO_PREFIX, msg, 96, sig) == 0
+        && (req = request(a, "auth", l)) != NULL
+        && !pv_set(a, req, "sig", pv_bin(a, sig, 64)))
+        link_send(l, OP_AUTH, req);
+    pv_arena_free(a);
+}
+
+static void
+link_reply(plink *l, const pv *rep)
+{
+    mesh     *m = l->m;
+    const pv *ok = pv_get(rep, "ok");
+
+    if (ok == NULL || ok->type != PV_BOOL || !ok->u.b) {
+        const char *e = pv_getstr(rep, "error");
+
+        l->refusals++;
+        link_down(l, e ? e : "refused");
+        return;
+    }
+    l->state = L_READY;
+    l->last_seen = (uint64_t) time(NULL);
+    switch (l->op) {
+    case OP_HELLO:
+        if (!hello_ok(l, rep)) {
+            l->refusals++;
+            link_down(l, "hello: bad identity proof");
+            return;
+        }
+        send_auth(l);
+        return;
+    case OP_AUTH:
+        l->authed = true;
+        l->backoff_ms = 0;
+        l->fails = 0;
+        log_msg(LOG_INFO, "peer %s: linked to domain '%s'", l->url, l->domain);
+        mesh__remember(m->n, l->url, true); /* a restart relinks */
+        send_sync(l);
+        return;
+    case OP_SYNC:
+        if (mesh__sync_reply(m->n, l, rep) > 0) {
+            send_sync(l); /* more to copy: go on at once (bulk) */
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    l->op = OP_NONE;
+    link_kick(l);
+}
+
+static void
+link_done(plink *l)
+{
+    pv_arena *a;
+    nng_msg  *msg;
+    pv       *rep;
+    int       rv = nng_aio_result(l->aio);
+
+    if (rv != 0) {
+        link_down(l, nng_strerror(rv));
+        return;
+    }
+    msg = nng_aio_get_msg(l->aio);
+    l->rtt_us = now_us() - l->sent_us;
+    l->msgs_in++;
+    l->bytes_in += nng_msg_len(msg);
+    if ((a = pv_arena_new((size_t) MESH_MSG_MAX * 4)) == NULL
+        || proto_decode(a, nng_msg_body(msg), nng_msg_len(msg), &rep, NULL)
+            != WEFT_OK
+        || rep->type != PV_MAP) {
+        l->refusals++;
+        link_down(l, "malformed reply");
+    } else
+        link_reply(l, rep);
+    pv_arena_free(a);
+    nng_msg_free(msg);
+}
+
+static void
+async_cb(uv_async_t *h)
+{
+    mesh  *m = h->data;
+    plink *l;
+
+    for (;;) {
+        pthread_mutex_lock(&m->mtx);
+        if ((l = m->head) != NULL && (m->head = l->next) == NULL)
+            m->tail = NULL;
+        if (l != NULL)
+            l->queued = false;
+        pthread_mutex_unlock(&m->mtx);
+        if (l == NULL)
+            return;
+        link_done(l);
+    }
+}
+
+/* tick runs every interval: reconnect, fill, and one anti-entropy round. */
+static void
+tick(uv_timer_t *t)
+{
+    mesh    *m = t->data;
+    uint64_t now = now_ms();
+    plink   *ready[MESH_LINKS_MAX];
+    int      nready = 0;
+
+    fill(m);
+    for (int i = 0; i < m->nlinks; i++) {
+        plink *l = m->links[i];
+
+        if (l->state == L_DOWN && now >= l->retry_ms)
+            send_hello(l);
+        else if (l->state == L_READY && l->authed && l->op == OP_NONE)
+            ready[nready++] = l;
+    }
+    if (nready > 0)
+        send_sync(ready[crypto_uniform((uint32_t) nready)]);
+}
+
+/* ---- the peer socket: sessions and requests ----------------------------- */
+
+static session *
+session_find(mesh *m, const pv *req)
+{
+    const pv *id = pv_get(req, "session");
+
+    if (id == NULL || id->type != PV_BIN || id->u.s.len != 16)
+        return NULL;
+    for (int i = 0; i < MESH_SESSIONS_MAX; i++)
+        if (m->sessions[i].used
+            && memcmp(m->sessions[i].id, id->u.s.p, 16) == 0)
+            return &m->sessions[i];
+    return NULL;
+}
+
+/* session_new takes a free slot, or the least recently used one. */
+static session *
+session_new(mesh *m)
+{
+    session *s = &m->sessions[0];
+
+    for (int i = 0; i < MESH_SESSIONS_MAX; i++) {
+        if (!m->sessions[i].used) {
+            s = &m->sessions[i];
+            break;
+        }
+        if (m->sessions[i].last_ms < s->last_ms)
+            s = &m->sessions[i];
+    }
+    memset(s, 0, sizeof(*s));
+    s->used = true;
+    s->last_ms = now_ms();
+    crypto_random(s->id, 16);
+    crypto_random(s->nonce, 32);
+    return s;
+}
+
+static weft_err
+on_hello(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
+{
+    node       *n = m->n;
+    const pv   *key = pv_get(req, "key"), *nonce = pv_get(req, "nonce");
+    const char *dom = pv_getstr(req, "domain"), *url = pv_getstr(req, "url");
+    uint8_t     msg[96], sig[64];
+    session    *s;
+    pv         *peers = pv_arr(a);
+
+    if (dom == NULL || strlen(dom) > WEFT_DOMAIN_MAX || key == NULL
+        || key->type != PV_BIN || key->u.s.len != 32 || nonce == NULL
+        || nonce->type != PV_BIN || nonce->u.s.len != 32 || peers == NULL)
+        return weft_diagf(d, WEFT_EINVAL, "hello: expected domain, key, nonce");
+    s = session_new(m);
+    snprintf(s->domain, sizeof(s->domain), "%s", dom);
+    memcpy(s->key, key->u.s.p, 32);
+    memcpy(msg, nonce->u.s.p, 32);
+    memcpy(msg + 32, key->u.s.p, 32);
+    memcpy(msg + 64, crypto_key_public(n->key), 32);
+    if (crypto_sign_msg(n->key, HELLO_PREFIX, msg, 96, sig) != WEFT_OK)
+        return WEFT_EINVAL;
+    if (url != NULL)
+        know(m, url); /* links are made by the next tick, after auth */
+    for (int i = 0; i < m->nknown && i < 16; i++)
+        pv_push(a, peers, pv_strz(a, m->known[i]));
+    if (pv_setstr(a, rep, "domain", n->domain)
+        || pv_set(a, rep, "key", pv_bin(a, crypto_key_public(n->key), 32))
+        || pv_set(a, rep, "nonce", pv_bin(a, s->nonce, 32))
+        || pv_set(a, rep, "sig", pv_bin(a, sig, 64))
+        || pv_set(a, rep, "session", pv_bin(a, s->id, 16))
+        || pv_set(a, rep, "peers", peers))
+        return WEFT_ENOMEM;
+    return WEFT_OK;
+}
+
+static weft_err
+on_auth(mesh *m, session *s, const pv *req, weft_diag *d)
+{
+    const pv *sig = pv_get(req, "sig");
+    uint8_t   msg[96];
+    weft_err  err;
+
+    if (sig == NULL || sig->type != PV_BIN || sig->u.s.len != 64)
+        return weft_diagf(d, WEFT_EINVAL, "auth: expected sig");
+    memcpy(msg, s->nonce, 32);
+    memcpy(msg + 32, crypto_key_public(m->n->key), 32);
+    memcpy(msg + 64, s->key, 32);
+    if (crypto_verify_msg(
+            s->key, HELLO_PREFIX, msg, 96, (const uint8_t *) sig->u.s.p)
+        != WEFT_OK)
+        return weft_diagf(d, WEFT_EBADSIG,
+            "auth: the key proof does not "
+            "verify");
+    if ((err = mesh__bind(m->n, s->domain, s->key)) != WEFT_OK)
+        return weft_diagf(
+            d, err, "auth: domain '%s' is bound to another key", s->domain);
+    s->authed = true;
+    return WEFT_OK;
+}
+
+static weft_err
+on_request(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
+{
+    const char *op = pv_getstr(req, "op");
+    session    *s;
+    uint64_t    refused = 0;
+    weft_err    err = WEFT_OK;
+
+    if (op == NULL)
+        return weft_diagf(d, WEFT_EINVAL, "expected an 'op'");
+    if (strcmp(op, "hello") == 0)
+        return on_hello(m, req, a, rep, d);
+    if ((s = session_find(m, req)) == NULL)
+        return weft_diagf(d, WEFT_ESTATE, "no such session: say hello");
+    s->last_ms = now_ms();
+    if (s->refusals >= MESH_REFUSALS_MAX)
+        return weft_diagf(d, WEFT_ESTATE, "session closed: too many refusals");
+    if (strcmp(op, "auth") == 0)
+        return on_auth(m, s, req, d);
+    if (!s->authed)
+        return weft_diagf(d, WEFT_ESTATE, "session not authenticated");
+    if (strcmp(op, "push") == 0) {
+        const pv *envs = pv_get(req, "envs");
+
+        if (envs == NULL || envs->type != PV_ARR)
+            return weft_diagf(d, WEFT_EINVAL, "push: expected envs");
+        err = pv_setint(a, rep, "accepted",
+            (int64_t) mesh__receive(m->n, envs, s->key, &refused));
+    } else if (strcmp(op, "sync") == 0) {
+        const pv *heads = pv_get(req, "heads");
+        pv       *envs = pv_arr(a), *mine = pv_map(a);
+        bool      more;
+
+        if (heads == NULL || heads->type != PV_MAP || !envs || !mine)
+            return weft_diagf(d, WEFT_EINVAL, "sync: expected heads");
+        more = mesh__missing(m->n, a, heads, MESH_BATCH_BYTES, envs);
+        if ((err = mesh__heads(m->n, a, mine))
+            || (err = pv_set(a, rep, "envs", envs))
+            || (err = pv_set(a, rep, "heads", mine))
+            || (err = pv_set(a, rep, "more", pv_bool(a, more))))
+            return err;
+    } else
+        return weft_diagf(d, WEFT_EINVAL, "unknown op '%.32s'", op);
+    s->refusals += refused;
+    m->refused += refused;
+    if (err == WEFT_OK)
+        err = pv_setint(a, rep, "refused", (int64_t) refused);
+    return err;
+}
+
+void
+mesh_handle(node *n, const uint8_t *p, size_t len, weft_buf *out)
+{
+    mesh     *m = n->mesh;
+    pv_arena *a = pv_arena_new((size_t) MESH_MSG_MAX * 8);
+    pv       *req, *rep;
+    weft_diag d = { "" };
+    weft_err  err;
+
+    if (a == NULL || (rep = pv_map(a)) == NULL) {
+        pv_arena_free(a);
+        return;
+    }
+    if ((err = proto_decode(a, p, len, &req, &d)) == WEFT_OK)
+        err = req->type == PV_MAP ? on_request(m, req, a, rep, &d)
+                                  : weft_diagf(&d, WEFT_EINVAL, "not a map");
+    if (err == WEFT_OK)
+        err = pv_set(a, rep, "ok", pv_bool(a, true));
+    if (err != WEFT_OK) {
+        m->refused++;
+        log_msg(LOG_DEBUG, "peer request refused: %s", d.msg);
+        rep = pv_map(a);
+        pv_set(a, rep, "ok", pv_bool(a, false));
+        pv_setint(a, rep, "code", err);
+        pv_setstr(a, rep, "error", d.msg[0] ? d.msg : weft_strerror(err));
+    }
+    if (rep != NULL && proto_encode(rep, out) != WEFT_OK)
+        out->len = 0;
+    pv_arena_free(a);
+}
+
+/* ---- the node's side ---------------------------------------------------- */
+
+const uint8_t *
+mesh__link_key(const plink *l)
+{
+    return l->key;
+}
+
+void
+mesh__link_refused(plink *l, uint64_t refused)
+{
+    l->refusals += refused;
+}
+
+void
+mesh__queue(plink *l, const uint8_t *env, size_t len)
+{
+    outbox_add(&l->out, env, len);
+}
+
+void
+mesh__forward(
+    node *n, uint8_t **envs, size_t *lens, size_t count, const uint8_t *from)
+{
+    mesh  *m = n->mesh;
+    plink *pick[MESH_LINKS_MAX];
+    int    np = 0;
+
+    if (m == NULL || count == 0)
+        return;
+    for (int i = 0; i < m->nlinks; i++) {
+        plink *l = m->links[i];
+
+        if (l->authed && (from == NULL || memcmp(l->key, from, 32) != 0))
+            pick[np++] = l;
+    }
+    /* A few random peers: anti-entropy reaches the rest. */
+    for (int i = np - 1; i > 0; i--) {
+        int    j = (int) crypto_uniform((uint32_t) i + 1);
+        plink *t = pick[i];
+
+        pick[i] = pick[j];
+        pick[j] = t;
+    }
+    for (int i = 0; i < np && i < MESH_FANOUT; i++) {
+        for (size_t k = 0; k < count; k++)
+            outbox_add(&pick[i]->out, envs[k], lens[k]);
+        link_kick(pick[i]);
+    }
+}
+
+static void
+closed(uv_handle_t *h)
+{
+    (void) h;
+}
+
+weft_err
+mesh_start(node *n, void *loop, const char *url, const char *const *peers,
+    int npeers, uint64_t interval_ms, weft_diag *d)
+{
+    mesh    *m = calloc(1, sizeof(*m));
+    weft_err err;
+
+    if (m == NULL)
+        return WEFT_ENOMEM;
+    n->mesh = m;
+    m->n = n;
+    m->loop = loop;
+    m->interval_ms = interval_ms;
+    pthread_mutex_init(&m->mtx, NULL);
+    uv_async_init(loop, &m->async, async_cb);
+    m->async.data = m;
+    uv_timer_init(loop, &m->timer);
+    m->timer.data = m;
+    if (url != NULL) {
+        snprintf(m->listen, sizeof(m->listen), "%s", url);
+        if ((err = server_start(
+                 n, loop, url, MESH_MSG_MAX, mesh_handle, &m->srv, d)))
+            return err;
+    }
+    for (int i = 0; i < npeers; i++)
+        know(m, peers[i]);
+    mesh__remembered(n, m->known, &m->nknown, MESH_KNOWN_MAX);
+    m->pushed_own = mesh__own_seq(n);
+    fill(m);
+    uv_timer_start(&m->timer, tick, interval_ms, interval_ms);
+    return WEFT_OK;
+}
+
+void
+mesh_stop(mesh *m)
+{
+    if (m == NULL)
+        return;
+    __atomic_store_n(&m->closing, 1, __ATOMIC_RELEASE);
+    uv_timer_stop(&m->timer);
+    server_stop(m->srv);
+    for (int i = 0; i < m->nlinks; i++)
+        link_free(m->links[i]);
+    m->nlinks = 0;
+    m->head = m->tail = NULL;
+    uv_close((uv_handle_t *) &m->timer, closed);
+    uv_close((uv_handle_t *) &m->async, closed);
+}
+
+void
+mesh_free(mesh *m)
+{
+    if (m == NULL)
+        return;
+    pthread_mutex_destroy(&m->mtx);
+    free(m);
+}
+
+void
+mesh_announce(node *n)
+{
+    mesh     *m = n->mesh;
+    uint8_t **envs = NULL;
+    size_t   *lens = NULL, count = 0;
+    uint64_t  to;
+
+    if (m == NULL || (to = mesh__own_seq(n)) <= m->pushed_own)
+        return;
+    mesh__own_log(n, m->pushed_own + 1, to, &envs, &lens, &count);
+    m->pushed_own = to;
+    mesh__forward(n, envs, lens, count, NULL);
+    for (size_t i = 0; i < count; i++)
+        free(envs[i]);
+    free(envs);
+    free(lens);
+}
+
+weft_err
+mesh_peer_add(node *n, const char *url, weft_diag *d)
+{
+    mesh *m = n->mesh;
+
+    if (m == NULL)
+        return weft_diagf(d, WEFT_ESTATE,
+            "this node has no mesh (start it "
+            "with --listen)");
+    if (strncmp(url, "tcp://", 6) != 0 && strncmp(url, "ipc://", 6) != 0)
+        return weft_diagf(
+            d, WEFT_EINVAL, "'%s': expected tcp://HOST:PORT", url);
+    if (strlen(url) >= MESH_URL_MAX)
+        return weft_diagf(
+            d, WEFT_ETOOBIG, "url longer than %d bytes", MESH_URL_MAX - 1);
+    know(m, url);
+    mesh__remember(n, url, true);
+    if (!linked(m, url) && m->nlinks < MESH_LINKS_MAX) {
+        plink *l = link_new(m, url);
+
+        if (l == NULL)
+            return weft_diagf(d, WEFT_EIO, "cannot dial %s", url);
+        m->links[m->nlinks++] = l;
+    }
+    return WEFT_OK;
+}
+
+weft_err
+mesh_peer_remove(node *n, const char *url, weft_diag *d)
+{
+    mesh *m = n->mesh;
+    bool  found = false;
+
+    if (m == NULL)
+        return weft_diagf(d, WEFT_ESTATE, "this node has no mesh");
+    for (int i = 0; i < m->nknown; i++)
+        if (strcmp(m->known[i], url) == 0) {
+            memmove(m->known[i], m->known[i + 1],
+                (size_t) (m->nknown - i - 1) * MESH_URL_MAX);
+            m->nknown--;
+            found = true;
+            break;
+        }
+    for (int i = 0; i < m->nlinks; i++)
+        if (strcmp(m->links[i]->url, url) == 0) {
+            link_free(m->links[i]);
+            m->links[i] = m->links[--m->nlinks];
+            found = true;
+            break;
+        }
+    mesh__remember(n, url, false);
+    return found ? WEFT_OK
+                 : weft_diagf(d, WEFT_ENOTFOUND, "%s: not a peer", url);
+}
+
+static const char *const state_names[] = { "down", "busy", "up" };
+
+weft_err
+mesh_peers(node *n, pv_arena *a, pv *list)
+{
+    mesh *m = n->mesh;
+
+    for (int i = 0; m != NULL && i < m->nlinks; i++) {
+        plink *l = m->links[i];
+        pv    *p = pv_map(a);
+        char   fp[CRYPTO_FP_CHARS + 1] = "";
+
+        if (p == NULL)
+            return WEFT_ENOMEM;
+        if (l->domain[0])
+            crypto_fingerprint(l->key, fp);
+        if (pv_setstr(a, p, "url", l->url)
+            || pv_setstr(a, p, "domain", l->domain[0] ? l->domain : NULL)
+            || pv_setstr(a, p, "fingerprint", fp[0] ? fp : NULL)
+            || pv_setstr(
+                a, p, "state", l->authed ? state_names[l->state] : "connecting")
+            || pv_setint(a, p, "last_seen", (int64_t) l->last_seen)
+            || pv_setint(a, p, "rtt_us", (int64_t) l->rtt_us)
+            || pv_setint(a, p, "msgs_in", (int64_t) l->msgs_in)
+            || pv_setint(a, p, "msgs_out", (int64_t) l->msgs_out)
+            || pv_setint(a, p, "bytes_in", (int64_t) l->bytes_in)
+            || pv_setint(a, p, "bytes_out", (int64_t) l->bytes_out)
+            || pv_setint(a, p, "refusals", (int64_t) l->refusals)
+            || pv_push(a, list, p))
+            return WEFT_ENOMEM;
+    }
+    return WEFT_OK;
+}

@@ -1,0 +1,105 @@
+/*
+ * mesh.h: the node's peers. mesh.c holds the links (outbound REQ sockets
+ * with their hello/auth state machine, backoff, outboxes), the inbound
+ * peer socket's handler and sessions; mesh_sync.c holds what touches the
+ * store: heads, the receipt pipeline, and choosing what a peer lacks.
+ *
+ * Thread use: the loop thread only (nng callbacks just queue and wake).
+ */
+#ifndef WEFT_MESH_H
+#define WEFT_MESH_H
+
+#include "node/node.h"
+
+#define MESH_LINKS_MAX      8          /* active outbound links */
+#define MESH_KNOWN_MAX      256        /* known peer urls (passive list) */
+#define MESH_SESSIONS_MAX   128        /* inbound sessions held */
+#define MESH_URL_MAX        256        /* bytes in a peer url */
+#define MESH_MSG_MAX        (4u << 20) /* bytes in one peer message */
+#define MESH_BATCH_BYTES    (1u << 20) /* envelopes in one push or reply */
+#define MESH_OUTBOX_MAX     (8u << 20) /* bytes waiting for one peer */
+#define MESH_TIMEOUT_MS     5000       /* a request's reply deadline */
+#define MESH_BACKOFF_MIN_MS 250
+#define MESH_BACKOFF_MAX_MS 30000
+#define MESH_FANOUT         3  /* peers a new summary is pushed to */
+#define MESH_REFUSALS_MAX   64 /* refusals before a session ends */
+
+typedef struct mesh  mesh;
+typedef struct plink plink;
+
+/* mesh_start listens on url (may be NULL: no inbound peers) and links to
+ * the peers given and those remembered in the store. */
+weft_err mesh_start(node *n, void *loop, const char *url,
+    const char *const *peers, int npeers, uint64_t interval_ms, weft_diag *d);
+
+/* mesh_stop closes every link and the peer socket. */
+void mesh_stop(mesh *m);
+
+/* mesh_free releases m once the loop has run its close callbacks. */
+void mesh_free(mesh *m);
+
+/* mesh_announce pushes the node's own new summaries to a few peers. */
+void mesh_announce(node *n);
+
+/* mesh_peer_add links to url and remembers it; mesh_peer_remove forgets. */
+weft_err mesh_peer_add(node *n, const char *url, weft_diag *d);
+weft_err mesh_peer_remove(node *n, const char *url, weft_diag *d);
+
+/* mesh_peers describes every link into list (maps; see docs/cli.md). */
+weft_err mesh_peers(node *n, pv_arena *a, pv *list);
+
+/* mesh_handle answers one request on the peer socket. */
+void mesh_handle(node *n, const uint8_t *req, size_t len, weft_buf *out);
+
+/* ---- shared by mesh.c and mesh_sync.c -------------------------------- */
+
+/* mesh__heads fills map with domain -> contiguous seq held. */
+weft_err mesh__heads(node *n, pv_arena *a, pv *heads);
+
+/* mesh__bind binds dom to key (first seen wins), in its own txn. */
+weft_err mesh__bind(node *n, const char *dom, const uint8_t key[32]);
+
+/* mesh__receive runs the receipt pipeline on envs from peer key (may be
+ * NULL): returns how many were new; *refused counts the bad ones. New
+ * current summaries are forwarded to other peers. */
+size_t mesh__receive(
+    node *n, const pv *envs, const uint8_t *from, uint64_t *refused);
+
+/* mesh__missing appends to envs (up to budget bytes) the summaries in our
+ * log above the peer's heads, oldest first per domain; true if it had to
+ * stop at the budget. */
+bool mesh__missing(
+    node *n, pv_arena *a, const pv *heads, size_t budget, pv *envs);
+
+/* mesh__sync_reply handles a sync reply on link l; > 0 asks for another
+ * round at once (the peer had more than one reply holds). */
+int mesh__sync_reply(node *n, plink *l, const pv *rep);
+
+/* mesh__queue puts an envelope in link l's outbox (sent by link_kick). */
+void mesh__queue(plink *l, const uint8_t *env, size_t len);
+
+/* mesh__forward queues envelopes for up to MESH_FANOUT peers other than
+ * the one whose key is from, and kicks them. */
+void mesh__forward(
+    node *n, uint8_t **envs, size_t *lens, size_t count, const uint8_t *from);
+
+/* mesh__link_key is the peer key of link l; mesh__link_refused counts. */
+const uint8_t *mesh__link_key(const plink *l);
+void           mesh__link_refused(plink *l, uint64_t refused);
+
+/* mesh__own_seq is the node's own latest seq. */
+uint64_t mesh__own_seq(node *n);
+
+/* mesh__own_log copies the node's own envelopes from..to (malloc'd; the
+ * caller frees each and both arrays). */
+void mesh__own_log(node *n, uint64_t from, uint64_t to, uint8_t ***envs,
+    size_t **lens, size_t *count);
+
+/* mesh__remember stores (or with keep false, forgets) a peer url. */
+void mesh__remember(node *n, const char *url, bool keep);
+
+/* mesh__remembered adds the stored peer urls to known. */
+void mesh__remembered(
+    node *n, char (*known)[MESH_URL_MAX], int *nknown, int max);
+
+#endif

@@ -1,0 +1,372 @@
+/*
+ * mesh_sync.c: what the mesh does with the store. Heads (per-domain
+ * contiguous seq), the receipt pipeline for summaries from peers, and
+ * picking what a peer lacks from the domains' logs (Scuttlebutt-style:
+ * cost follows the difference, not the catalog size).
+ *
+ * Key layouts used here (see catalog.c): SEQ domain -> seq (BE8);
+ * LOG domain 0 seq(BE8) -> envelope; REF "peer" 0 url -> "".
+ */
+#include "node/mesh.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* How far a summary's issue time may run ahead of our clock. */
+#define CLOCK_SKEW (24 * 3600)
+
+typedef struct heads_ctx {
+    pv_arena *a;
+    pv       *heads;
+    weft_err  err;
+} heads_ctx;
+
+static int
+heads_cb(void *ctx, store_val k, store_val v)
+{
+    heads_ctx *h = ctx;
+    char       dom[WEFT_DOMAIN_MAX + 1];
+
+    if (k.n > WEFT_DOMAIN_MAX || v.n != 8)
+        return 0;
+    memcpy(dom, k.p, k.n);
+    dom[k.n] = 0;
+    return h->err = pv_setint(h->a, h->heads, dom, (int64_t) store_be_u64(v.p));
+}
+
+weft_err
+mesh__heads(node *n, pv_arena *a, pv *heads)
+{
+    heads_ctx  h = { a, heads, WEFT_OK };
+    store_txn *t;
+    weft_err   err;
+
+    if ((err = store_begin(n->st, false, &t)) != WEFT_OK)
+        return err;
+    err = store_each(t, STORE_SEQ, NULL, 0, false, heads_cb, &h);
+    store_abort(t);
+    return err;
+}
+
+weft_err
+mesh__bind(node *n, const char *dom, const uint8_t key[32])
+{
+    store_txn *t;
+    weft_err   err;
+
+    if ((err = store_begin(n->st, true, &t)) != WEFT_OK)
+        return err;
+    if ((err = catalog_bind_key(n, t, dom, key, NULL)) != WEFT_OK) {
+        store_abort(t);
+        return err;
+    }
+    return store_commit(t);
+}
+
+/*
+ * governed is where governance judges each received summary (issue 4).
+ * Until the mesh has a policy, every verified, bound, fresh summary is
+ * accepted.
+ */
+static bool
+governed(node *n, const pv *sum)
+{
+    (void) n;
+    (void) sum;
+    return true;
+}
+
+/* fresh refuses expired summaries and those issued in the future. */
+static bool
+fresh(const pv *sum)
+{
+    int64_t now = (int64_t) time(NULL);
+
+    return pv_getint(sum, "expires", 0) > now
+        && pv_getint(sum, "issued", 0) <= now + CLOCK_SKEW;
+}
+
+typedef struct recv {
+    uint8_t **env;
+    size_t   *len;
+    size_t    n;
+} recv;
+
+static void
+recv_add(recv *r, const uint8_t *p, size_t len)
+{
+    uint8_t *c = malloc(len);
+
+    if (c == NULL)
+        return;
+    memcpy(c, p, len);
+    r->env[r->n] = c;
+    r->len[r->n++] = len;
+}
+
+size_t
+mesh__receive(node *n, const pv *envs, const uint8_t *from, uint64_t *refused)
+{
+    pv_arena      *a = pv_arena_new((size_t) MESH_MSG_MAX * 4);
+    store_txn     *t = NULL;
+    recv           fwd = { NULL, NULL, 0 };
+    size_t         fresh_count = 0;
+    accept_outcome out;
+
+    *refused = 0;
+    if (a == NULL || store_begin(n->st, true, &t) != WEFT_OK)
+        goto done;
+    fwd.env = calloc(envs->u.a.n + 1, sizeof(*fwd.env));
+    fwd.len = calloc(envs->u.a.n + 1, sizeof(*fwd.len));
+    for (uint32_t i = 0; fwd.env && fwd.len && i < envs->u.a.n; i++) {
+        const pv *e = envs->u.a.v[i];
+        pv       *sum;
+        weft_diag d = { "" };
+
+        /* Bounded decode, signature, shape, freshness, binding, replay,
+         * equivocation, governance: each refusal is counted. */
+        if (e->type != PV_BIN
+            || proto_envelope_open(
+                   a, (const uint8_t *) e->u.s.p, e->u.s.len, &sum, &d)
+                != WEFT_OK
+            || !fresh(sum) || !governed(n, sum)
+            || catalog_accept(n, t, a, sum, (const uint8_t *) e->u.s.p,
+                   e->u.s.len, NULL, 0, &out, &d)
+                != WEFT_OK) {
+            log_msg(LOG_DEBUG, "summary refused: %s", d.msg);
+            (*refused)++;
+            continue;
+        }
+        if (out == ACCEPT_EQUIVOCATION)
+            (*refused)++;
+        if (out == ACCEPT_ADDED || out == ACCEPT_LOGGED)
+            fresh_count++;
+        if (out == ACCEPT_ADDED)
+            recv_add(&fwd, (const uint8_t *) e->u.s.p, e->u.s.len);
+    }
+    if (store_commit(t) != WEFT_OK) {
+        t = NULL;
+        fresh_count = 0;
+        goto done;
+    }
+    t = NULL;
+    /* Forward once: only what became current here, never what we held. */
+    mesh__forward(n, fwd.env, fwd.len, fwd.n, from);
+done:
+    store_abort(t);
+    for (size_t i = 0; i < fwd.n; i++)
+        free(fwd.env[i]);
+    free(fwd.env);
+    free(fwd.len);
+    pv_arena_free(a);
+    return fresh_count;
+}
+
+typedef struct miss {
+    pv_arena  *a;
+    const pv  *heads;
+    pv        *envs;
+    size_t     budget, used;
+    bool       full;
+    store_txn *t;
+} miss;
+
+static int
+log_cb(void *ctx, store_val k, store_val v)
+{
+    miss *m = ctx;
+
+    (void) k;
+    if (m->used + v.n > m->budget) {
+        m->full = true;
+        return -1;
+    }
+    m->used += v.n;
+    return pv_push(m->a, m->envs, pv_bin(m->a, v.p, v.n)) == WEFT_OK ? 0 : -1;
+}
+
+static int
+domain_cb(void *ctx, store_val k, store_val v)
+{
+    miss    *m = ctx;
+    char     dom[WEFT_DOMAIN_MAX + 1];
+    uint8_t  from[WEFT_DOMAIN_MAX + 9];
+    int64_t  theirs;
+    uint64_t ours;
+
+    if (k.n > WEFT_DOMAIN_MAX || v.n != 8 || m->full)
+        return m->full ? -1 : 0;
+    memcpy(dom, k.p, k.n);
+    dom[k.n] = 0;
+    ours = store_be_u64(v.p);
+    theirs = pv_getint(m->heads, dom, 0);
+    if (theirs < 0 || (uint64_t) theirs >= ours)
+        return 0;
+    memcpy(from, dom, k.n);
+    from[k.n] = 0;
+    store_u64_be(from + k.n + 1, (uint64_t) theirs + 1);
+    store_range(m->t, STORE_LOG, from, k.n + 1, from, k.n + 9, log_cb, m);
+    return m->full ? -1 : 0;
+}
+
+bool
+mesh__missing(node *n, pv_arena *a, const pv *heads, size_t budget, pv *envs)
+{
+    miss m = { a, heads, envs, budget, 0, false, NULL };
+
+    if (store_begin(n->st, false, &m.t) != WEFT_OK)
+        return false;
+    store_each(m.t, STORE_SEQ, NULL, 0, false, domain_cb, &m);
+    store_abort(m.t);
+    return m.full;
+}
+
+int
+mesh__sync_reply(node *n, plink *l, const pv *rep)
+{
+    const pv *envs = pv_get(rep, "envs"), *heads = pv_get(rep, "heads");
+    const pv *more = pv_get(rep, "more");
+    pv_arena *a;
+    pv       *lack;
+    uint64_t  refused = 0;
+    size_t    got = 0;
+
+    if (envs != NULL && envs->type == PV_ARR)
+        got = mesh__receive(n, envs, mesh__link_key(l), &refused);
+    mesh__link_refused(l, refused);
+    if (heads != NULL && heads->type == PV_MAP
+        && (a = pv_arena_new((size_t) MESH_MSG_MAX * 2)) != NULL) {
+        if ((lack = pv_arr(a)) != NULL) {
+            mesh__missing(n, a, heads, MESH_BATCH_BYTES, lack);
+            for (uint32_t i = 0; i < lack->u.a.n; i++)
+                mesh__queue(l, (const uint8_t *) lack->u.a.v[i]->u.s.p,
+                    lack->u.a.v[i]->u.s.len);
+        }
+        pv_arena_free(a);
+    }
+    return more != NULL && more->type == PV_BOOL && more->u.b && got > 0;
+}
+
+uint64_t
+mesh__own_seq(node *n)
+{
+    store_txn *t;
+    store_val  v;
+    uint64_t   seq = 0;
+
+    if (store_begin(n->st, false, &t) != WEFT_OK)
+        return 0;
+    if (store_get(t, STORE_SEQ, n->domain, strlen(n->domain), &v) == WEFT_OK
+        && v.n == 8)
+        seq = store_be_u64(v.p);
+    store_abort(t);
+    return seq;
+}
+
+typedef struct own {
+    uint64_t  to;
+    uint8_t **env;
+    size_t   *len;
+    size_t    n, cap;
+} own;
+
+static int
+own_cb(void *ctx, store_val k, store_val v)
+{
+    own *o = ctx;
+
+    if (store_be_u64(k.p + k.n - 8) > o->to)
+        return -1;
+    if (o->n == o->cap) {
+        size_t    cap = o->cap ? o->cap * 2 : 16;
+        uint8_t **e = realloc(o->env, cap * sizeof(*e));
+        size_t   *l;
+
+        if (e == NULL)
+            return -1;
+        o->env = e;
+        if ((l = realloc(o->len, cap * sizeof(*l))) == NULL)
+            return -1;
+        o->len = l;
+        o->cap = cap;
+    }
+    if ((o->env[o->n] = malloc(v.n)) == NULL)
+        return -1;
+    memcpy(o->env[o->n], v.p, v.n);
+    o->len[o->n++] = v.n;
+    return 0;
+}
+
+void
+mesh__own_log(node *n, uint64_t from, uint64_t to, uint8_t ***envs,
+    size_t **lens, size_t *count)
+{
+    own        o = { to, NULL, NULL, 0, 0 };
+    uint8_t    k[WEFT_DOMAIN_MAX + 9];
+    size_t     dl = strlen(n->domain);
+    store_txn *t;
+
+    memcpy(k, n->domain, dl);
+    k[dl] = 0;
+    store_u64_be(k + dl + 1, from);
+    if (store_begin(n->st, false, &t) == WEFT_OK) {
+        store_range(t, STORE_LOG, k, dl + 1, k, dl + 9, own_cb, &o);
+        store_abort(t);
+    }
+    *envs = o.env;
+    *lens = o.len;
+    *count = o.n;
+}
+
+void
+mesh__remember(node *n, const char *url, bool keep)
+{
+    uint8_t    k[MESH_URL_MAX + 8];
+    int        kl = snprintf((char *) k, sizeof(k), "peer%c%s", 0, url);
+    store_txn *t;
+
+    if (kl <= 0 || (size_t) kl >= sizeof(k)
+        || store_begin(n->st, true, &t) != WEFT_OK)
+        return;
+    if (keep)
+        store_put(t, STORE_REF, k, (size_t) kl, "", 0);
+    else
+        store_del(t, STORE_REF, k, (size_t) kl);
+    store_commit(t);
+}
+
+typedef struct rem {
+    char (*known)[MESH_URL_MAX];
+    int *nknown, max;
+} rem;
+
+static int
+rem_cb(void *ctx, store_val k, store_val v)
+{
+    rem   *r = ctx;
+    size_t n = k.n - 5;
+
+    (void) v;
+    if (n == 0 || n >= MESH_URL_MAX || *r->nknown >= r->max)
+        return 0;
+    for (int i = 0; i < *r->nknown; i++)
+        if (strlen(r->known[i]) == n && memcmp(r->known[i], k.p + 5, n) == 0)
+            return 0;
+    memcpy(r->known[*r->nknown], k.p + 5, n);
+    r->known[(*r->nknown)++][n] = 0;
+    return 0;
+}
+
+void
+mesh__remembered(node *n, char (*known)[MESH_URL_MAX], int *nknown, int max)
+{
+    rem        r = { known, nknown, max };
+    store_txn *t;
+
+    if (store_begin(n->st, false, &t) != WEFT_OK)
+        return;
+    store_each(t, STORE_REF, "peer", 5, false, rem_cb, &r);
+    store_abort(t);
+}

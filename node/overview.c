@@ -1,0 +1,130 @@
+/*
+ * overview.c: what a node can say about the whole catalog it holds: the
+ * catalog digest (one hash, equal on two nodes exactly when they hold the
+ * same current summaries) and the per-domain view (key, seq, products,
+ * how stale, equivocation flags).
+ */
+#include "node/node.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct digest {
+    weft_buf b;
+    uint64_t n;
+} digest;
+
+static int
+digest_cb(void *ctx, store_val k, store_val v)
+{
+    digest *g = ctx;
+    uint8_t h[32], zero = 0;
+
+    crypto_blake2b(v.p, v.n, h);
+    g->n++;
+    if (weft_buf_append(&g->b, k.p, k.n) || weft_buf_append(&g->b, &zero, 1)
+        || weft_buf_append(&g->b, h, 32))
+        return WEFT_ENOMEM;
+    return 0;
+}
+
+weft_err
+catalog_digest(node *n, pv_arena *a, pv *out)
+{
+    digest     g;
+    store_txn *t;
+    uint8_t    h[32];
+    char       hex[65];
+    weft_err   err;
+
+    weft_buf_init(&g.b, (size_t) 1 << 30);
+    g.n = 0;
+    if ((err = store_begin(n->st, false, &t)) != WEFT_OK)
+        return err;
+    /* Ids in key order, each with the hash of its signed envelope. */
+    err = store_each(t, STORE_CUR, NULL, 0, false, digest_cb, &g);
+    store_abort(t);
+    if (err == WEFT_OK) {
+        crypto_blake2b(g.b.p ? g.b.p : (const uint8_t *) "", g.b.len, h);
+        crypto_hex(h, 32, hex);
+        err = pv_setstr(a, out, "catalog_digest", hex);
+    }
+    weft_buf_free(&g.b);
+    return err;
+}
+
+typedef struct dom_ctx {
+    node      *n;
+    store_txn *t;
+    pv_arena  *a;
+    pv        *list;
+    int64_t    count, latest;
+} dom_ctx;
+
+static int
+product_cb(void *ctx, store_val k, store_val v)
+{
+    dom_ctx *c = ctx;
+    pv      *sum;
+
+    (void) k;
+    c->count++;
+    if (proto_envelope_read(c->a, v.p, v.n, &sum, NULL) == WEFT_OK
+        && pv_getint(sum, "issued", 0) > c->latest)
+        c->latest = pv_getint(sum, "issued", 0);
+    return 0;
+}
+
+static int
+domain_cb(void *ctx, store_val k, store_val v)
+{
+    dom_ctx  *c = ctx;
+    char      dom[WEFT_DOMAIN_MAX + 2], fp[CRYPTO_FP_CHARS + 1];
+    uint8_t   fk[WEFT_DOMAIN_MAX + 8];
+    store_val sv;
+    uint64_t  seq = 0;
+    pv       *m = pv_map(c->a);
+
+    if (k.n > WEFT_DOMAIN_MAX || v.n != 32 || m == NULL)
+        return 0;
+    memcpy(dom, k.p, k.n);
+    dom[k.n] = '/';
+    c->count = c->latest = 0;
+    store_each(c->t, STORE_CUR, dom, k.n + 1, false, product_cb, c);
+    dom[k.n] = 0;
+    if (store_get(c->t, STORE_SEQ, dom, k.n, &sv) == WEFT_OK && sv.n == 8)
+        seq = store_be_u64(sv.p);
+    memcpy(fk, "flag", 5);
+    memcpy(fk + 5, dom, k.n);
+    crypto_fingerprint(v.p, fp);
+    if (pv_setstr(c->a, m, "domain", dom)
+        || pv_setstr(c->a, m, "fingerprint", fp)
+        || pv_setint(c->a, m, "seq", (int64_t) seq)
+        || pv_setint(c->a, m, "products", c->count)
+        || pv_setint(c->a, m, "latest_issued", c->latest)
+        || pv_setint(c->a, m, "stale_s",
+            c->latest ? (int64_t) time(NULL) - c->latest : -1)
+        || pv_set(c->a, m, "equivocation",
+            pv_bool(
+                c->a, store_get(c->t, STORE_REF, fk, k.n + 5, &sv) == WEFT_OK))
+        || pv_setstr(
+            c->a, m, "self", strcmp(dom, c->n->domain) == 0 ? "yes" : "no")
+        || pv_push(c->a, c->list, m))
+        return WEFT_ENOMEM;
+    return 0;
+}
+
+weft_err
+catalog_domains(node *n, pv_arena *a, pv *list)
+{
+    dom_ctx  c = { n, NULL, a, list, 0, 0 };
+    weft_err err;
+
+    if ((err = store_begin(n->st, false, &c.t)) != WEFT_OK)
+        return err;
+    err = store_each(c.t, STORE_DKEY, NULL, 0, false, domain_cb, &c);
+    store_abort(c.t);
+    return err;
+}
