@@ -989,3 +989,27 @@ catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
     *out = ACCEPT_ADDED;
     return WEFT_OK;
 }
+
+weft_err
+catalog_cache_desc(node *n, const char *id, const uint8_t *desc, size_t len)
+{
+    pv_arena  *a = pv_arena_new((size_t) WEFT_DESC_MAX * 8);
+    store_txn *t = NULL;
+    pv        *dv;
+    weft_err   err;
+
+    if (a == NULL)
+        return WEFT_ENOMEM;
+    if ((err = proto_decode(a, desc, len, &dv, NULL)) != WEFT_OK
+        || pv_getstr(dv, "id") == NULL || strcmp(pv_getstr(dv, "id"), id) != 0
+        || pv_get(dv, "source") == NULL)
+        err = err ? err : WEFT_ESCHEMA;
+    else if ((err = store_begin(n->st, true, &t)) == WEFT_OK
+        && (err = fill_desc(n, t, a, id, desc, len)) == WEFT_OK) {
+        err = store_commit(t);
+        t = NULL;
+    }
+    store_abort(t);
+    pv_arena_free(a);
+    return err;
+}

@@ -32,7 +32,7 @@
 #define HELLO_PREFIX "weft/hello/v1"
 
 typedef enum { L_DOWN, L_WAIT, L_READY } lstate;
-typedef enum { OP_NONE, OP_HELLO, OP_AUTH, OP_PUSH, OP_SYNC } lop;
+typedef enum { OP_NONE, OP_HELLO, OP_AUTH, OP_PUSH, OP_SYNC, OP_FETCH } lop;
 typedef enum { PH_SEND, PH_RECV } phase;
 
 typedef struct outbox {
@@ -56,8 +56,23 @@ typedef struct plink {
     uint64_t      sent_us, rtt_us, last_seen, backoff_ms, retry_ms;
     uint64_t      msgs_in, msgs_out, bytes_in, bytes_out, refusals, fails;
     outbox        out;
+    struct fetch *f;    /* the fetch in flight on this link */
     struct plink *next; /* the done queue */
 } plink;
+
+/* A descriptor being fetched from peers for a waiting CLI request. */
+typedef struct fetch {
+    bool          used;
+    char          id[WEFT_ID_MAX + 1];
+    uint8_t       body[32];
+    uint8_t      *req; /* the CLI request, answered again when done */
+    size_t        len;
+    server_req   *later;
+    uint8_t       tried[MESH_LINKS_MAX][32];
+    int           ntried;
+    uint64_t      deadline_ms;
+    struct plink *on; /* the link asked now, or NULL */
+} fetch;
 
 typedef struct session {
     uint8_t  id[16], nonce[32], key[32];
@@ -78,6 +93,7 @@ struct mesh {
     char            known[MESH_KNOWN_MAX][MESH_URL_MAX];
     int             nknown;
     session         sessions[MESH_SESSIONS_MAX];
+    fetch           fetches[MESH_FETCH_MAX];
     server         *srv;
     char            listen[MESH_URL_MAX];
     uint64_t        interval_ms, pushed_own, accepted, refused;
@@ -434,6 +450,131 @@ send_auth(plink *l)
     pv_arena_free(a);
 }
 
+/* ---- fetching descriptors ---------------------------------------------- */
+
+static void
+fetch_done(mesh *m, fetch *f)
+{
+    weft_buf out;
+
+    weft_buf_init(&out, WEFT_MSG_MAX);
+    if (f->on != NULL)
+        f->on->f = NULL;
+    ops_handle(m->n, f->req, f->len, &out, NULL); /* answers from the store */
+    server_reply(f->later, &out);
+    weft_buf_free(&out);
+    free(f->req);
+    memset(f, 0, sizeof(*f));
+}
+
+static bool
+tried(const fetch *f, const uint8_t *key)
+{
+    for (int i = 0; i < f->ntried; i++)
+        if (memcmp(f->tried[i], key, 32) == 0)
+            return true;
+    return false;
+}
+
+/* fetch_ask sends fetch f to an idle peer not asked yet; false if none. */
+static bool
+fetch_ask(mesh *m, fetch *f, bool *waiting)
+{
+    for (int i = 0; i < m->nlinks; i++) {
+        plink    *l = m->links[i];
+        pv_arena *a;
+        pv       *req;
+
+        if (!l->authed || tried(f, l->key))
+            continue;
+        if (l->state != L_READY || l->op != OP_NONE) {
+            *waiting = true; /* busy now: ask it when it is free */
+            continue;
+        }
+        if ((a = pv_arena_new(1 << 14)) == NULL)
+            return false;
+        if ((req = request(a, "fetch", l)) != NULL
+            && !pv_setstr(a, req, "id", f->id)) {
+            memcpy(f->tried[f->ntried++], l->key, 32);
+            f->on = l;
+            l->f = f;
+            link_send(l, OP_FETCH, req);
+        }
+        pv_arena_free(a);
+        return f->on != NULL;
+    }
+    return false;
+}
+
+static void
+fetch_step(mesh *m)
+{
+    uint64_t now = now_ms();
+
+    for (int i = 0; i < MESH_FETCH_MAX; i++) {
+        fetch *f = &m->fetches[i];
+        bool   waiting = false;
+
+        if (!f->used || f->on != NULL)
+            continue;
+        if (now > f->deadline_ms || f->ntried == MESH_LINKS_MAX
+            || (!fetch_ask(m, f, &waiting) && !waiting))
+            fetch_done(m, f);
+    }
+}
+
+static void
+fetch_reply(plink *l, const pv *rep)
+{
+    fetch    *f = l->f;
+    const pv *desc = pv_get(rep, "desc");
+    uint8_t   h[32];
+
+    l->f = NULL;
+    if (f == NULL)
+        return;
+    f->on = NULL;
+    if (desc == NULL || desc->type != PV_BIN)
+        return; /* this peer has none: fetch_step asks the next */
+    crypto_blake2b((const uint8_t *) desc->u.s.p, desc->u.s.len, h);
+    if (memcmp(h, f->body, 32) != 0) {
+        l->refusals++;
+        return;
+    }
+    if (catalog_cache_desc(
+            l->m->n, f->id, (const uint8_t *) desc->u.s.p, desc->u.s.len)
+        == WEFT_OK)
+        fetch_done(l->m, f);
+}
+
+weft_err
+mesh_fetch(node *n, const char *id, const uint8_t body[32], const uint8_t *req,
+    size_t len, server_req *later)
+{
+    mesh  *m = n->mesh;
+    fetch *f = NULL;
+    bool   any = false;
+
+    if (m == NULL || strlen(id) > WEFT_ID_MAX)
+        return WEFT_ESTATE;
+    for (int i = 0; i < m->nlinks; i++)
+        any = any || m->links[i]->authed;
+    for (int i = 0; i < MESH_FETCH_MAX && f == NULL; i++)
+        if (!m->fetches[i].used)
+            f = &m->fetches[i];
+    if (!any || f == NULL || (f->req = malloc(len)) == NULL)
+        return WEFT_ESTATE;
+    f->used = true;
+    snprintf(f->id, sizeof(f->id), "%s", id);
+    memcpy(f->body, body, 32);
+    memcpy(f->req, req, len);
+    f->len = len;
+    f->later = later;
+    f->deadline_ms = now_ms() + MESH_TIMEOUT_MS;
+    fetch_step(m);
+    return WEFT_OK;
+}
+
 static void
 link_reply(plink *l, const pv *rep)
 {
@@ -466,6 +607,9 @@ link_reply(plink *l, const pv *rep)
         mesh__remember(m->n, l->url, true); /* a restart relinks */
         send_sync(l);
         return;
+    case OP_FETCH:
+        fetch_reply(l, rep);
+        break;
     case OP_SYNC:
         if (mesh__sync_reply(m->n, l, rep) > 0) {
             send_sync(l); /* more to copy: go on at once (bulk) */
@@ -476,6 +620,7 @@ link_reply(plink *l, const pv *rep)
         break;
     }
     l->op = OP_NONE;
+    fetch_step(m);
     link_kick(l);
 }
 
@@ -544,6 +689,7 @@ tick(uv_timer_t *t)
         else if (l->state == L_READY && l->authed && l->op == OP_NONE)
             ready[nready++] = l;
     }
+    fetch_step(m);
     if (nready > 0)
         send_sync(ready[crypto_uniform((uint32_t) nready)]);
 }
@@ -688,6 +834,12 @@ on_request(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
             || (err = pv_set(a, rep, "heads", mine))
             || (err = pv_set(a, rep, "more", pv_bool(a, more))))
             return err;
+    } else if (strcmp(op, "fetch") == 0) {
+        const char *id = pv_getstr(req, "id");
+
+        if (id == NULL)
+            return weft_diagf(d, WEFT_EINVAL, "fetch: expected id");
+        err = pv_set(a, rep, "desc", mesh__descriptor(m->n, a, id));
     } else
         return weft_diagf(d, WEFT_EINVAL, "unknown op '%.32s'", op);
     s->refusals += refused;
@@ -697,8 +849,9 @@ on_request(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
     return err;
 }
 
-void
-mesh_handle(node *n, const uint8_t *p, size_t len, weft_buf *out)
+bool
+mesh_handle(
+    node *n, const uint8_t *p, size_t len, weft_buf *out, server_req *later)
 {
     mesh     *m = n->mesh;
     pv_arena *a = pv_arena_new((size_t) MESH_MSG_MAX * 8);
@@ -706,9 +859,10 @@ mesh_handle(node *n, const uint8_t *p, size_t len, weft_buf *out)
     weft_diag d = { "" };
     weft_err  err;
 
+    (void) later;
     if (a == NULL || (rep = pv_map(a)) == NULL) {
         pv_arena_free(a);
-        return;
+        return true;
     }
     if ((err = proto_decode(a, p, len, &req, &d)) == WEFT_OK)
         err = req->type == PV_MAP ? on_request(m, req, a, rep, &d)
@@ -726,6 +880,7 @@ mesh_handle(node *n, const uint8_t *p, size_t len, weft_buf *out)
     if (rep != NULL && proto_encode(rep, out) != WEFT_OK)
         out->len = 0;
     pv_arena_free(a);
+    return true;
 }
 
 /* ---- the node's side ---------------------------------------------------- */
@@ -825,6 +980,8 @@ mesh_stop(mesh *m)
         return;
     __atomic_store_n(&m->closing, 1, __ATOMIC_RELEASE);
     uv_timer_stop(&m->timer);
+    for (int i = 0; i < MESH_FETCH_MAX; i++)
+        free(m->fetches[i].req); /* the CLI socket closes unanswered */
     server_stop(m->srv);
     for (int i = 0; i < m->nlinks; i++)
         link_free(m->links[i]);

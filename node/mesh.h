@@ -23,6 +23,7 @@
 #define MESH_BACKOFF_MAX_MS 30000
 #define MESH_FANOUT         3  /* peers a new summary is pushed to */
 #define MESH_REFUSALS_MAX   64 /* refusals before a session ends */
+#define MESH_FETCH_MAX      8  /* descriptor fetches at once */
 
 typedef struct mesh  mesh;
 typedef struct plink plink;
@@ -49,7 +50,17 @@ weft_err mesh_peer_remove(node *n, const char *url, weft_diag *d);
 weft_err mesh_peers(node *n, pv_arena *a, pv *list);
 
 /* mesh_handle answers one request on the peer socket. */
-void mesh_handle(node *n, const uint8_t *req, size_t len, weft_buf *out);
+bool mesh_handle(
+    node *n, const uint8_t *req, size_t len, weft_buf *out, server_req *later);
+
+/*
+ * mesh_fetch asks the peers, one after another, for the descriptor of id
+ * whose hash is body; the first that verifies is stored. Then the CLI
+ * request req (copied) is answered again into later. WEFT_ESTATE when
+ * there is no peer to ask: the caller answers now.
+ */
+weft_err mesh_fetch(node *n, const char *id, const uint8_t body[32],
+    const uint8_t *req, size_t len, server_req *later);
 
 /* ---- shared by mesh.c and mesh_sync.c -------------------------------- */
 
@@ -86,6 +97,10 @@ void mesh__forward(
 /* mesh__link_key is the peer key of link l; mesh__link_refused counts. */
 const uint8_t *mesh__link_key(const plink *l);
 void           mesh__link_refused(plink *l, uint64_t refused);
+
+/* mesh__descriptor is the current descriptor of id as canonical bytes,
+ * or nil when not held. */
+pv *mesh__descriptor(node *n, pv_arena *a, const char *id);
 
 /* mesh__own_seq is the node's own latest seq. */
 uint64_t mesh__own_seq(node *n);

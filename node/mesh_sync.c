@@ -370,3 +370,21 @@ mesh__remembered(node *n, char (*known)[MESH_URL_MAX], int *nknown, int max)
     store_each(t, STORE_REF, "peer", 5, false, rem_cb, &r);
     store_abort(t);
 }
+
+pv *
+mesh__descriptor(node *n, pv_arena *a, const char *id)
+{
+    store_txn *t;
+    pv        *desc, *v = NULL;
+    weft_buf   b;
+
+    if (store_begin(n->st, false, &t) != WEFT_OK)
+        return pv_nil(a);
+    weft_buf_init(&b, WEFT_DESC_MAX);
+    if (catalog_descriptor(n, t, a, id, NULL, &desc, NULL) == WEFT_OK
+        && proto_encode(desc, &b) == WEFT_OK)
+        v = pv_bin(a, b.p, b.len);
+    weft_buf_free(&b);
+    store_abort(t);
+    return v ? v : pv_nil(a);
+}

@@ -57,9 +57,15 @@ typedef struct node {
 /* ---- the catalog (catalog.c) ---------------------------------------- */
 
 /* A reply under construction: an arena and the map being filled. */
+typedef struct work server_req;
+
 typedef struct reply {
-    pv_arena *a;
-    pv       *m;
+    pv_arena      *a;
+    pv            *m;
+    server_req    *later; /* set when the reply may be deferred */
+    const uint8_t *raw;   /* the request, for a deferred op to rerun */
+    size_t         rawlen;
+    bool           deferred; /* an op took later: no reply now */
 } reply;
 
 /*
@@ -103,6 +109,14 @@ pv *catalog_item(pv_arena *a, const pv *sum);
  */
 weft_err catalog_bind_key(
     node *n, store_txn *t, const char *dom, const uint8_t *pk, weft_diag *d);
+
+/*
+ * catalog_cache_desc stores a fetched descriptor of another domain's
+ * product, in its own transaction, when it is exactly what the current
+ * summary of id signs and is a model of that product.
+ */
+weft_err catalog_cache_desc(
+    node *n, const char *id, const uint8_t *desc, size_t len);
 
 /* What catalog_accept did with a summary. */
 typedef enum accept_outcome {
@@ -159,13 +173,21 @@ weft_err bundle_import(node *n, const uint8_t *p, size_t len, uint64_t *added,
  * ops_handle answers one CLI request of len bytes, appending the encoded
  * reply to out. It never fails to reply: errors become error replies.
  */
-void ops_handle(node *n, const uint8_t *req, size_t len, weft_buf *out);
+bool ops_handle(
+    node *n, const uint8_t *req, size_t len, weft_buf *out, server_req *later);
 
 /* ---- the CLI socket (server.c) -------------------------------------- */
 
-/* server_fn answers one request on the loop thread, appending to out. */
-typedef void (*server_fn)(
-    node *n, const uint8_t *req, size_t len, weft_buf *out);
+/*
+ * server_fn answers one request on the loop thread: it appends the reply
+ * to out and returns true, or returns false and keeps r to answer later
+ * with server_reply (for work that waits on peers).
+ */
+typedef bool (*server_fn)(
+    node *n, const uint8_t *req, size_t len, weft_buf *out, server_req *r);
+
+/* server_reply sends the deferred reply out for r (once). */
+void server_reply(server_req *r, const weft_buf *out);
 
 /*
  * server_start serves fn on a REP socket listening at url (an ipc:// file

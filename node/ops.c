@@ -80,6 +80,15 @@ op_get(node *n, const pv *req, reply *r, weft_diag *d)
     }
     derr = catalog_descriptor(n, t, r->a, id, ver, &desc, &seq);
     store_abort(t);
+    /* Another domain's product whose descriptor we lack: ask the peers,
+     * and answer once one has sent it (verified) or none has it. */
+    if (derr == WEFT_ENOTFOUND && ver == NULL && r->later != NULL
+        && mesh_fetch(n, id, (const uint8_t *) pv_get(sum, "body")->u.s.p,
+               r->raw, r->rawlen, r->later)
+            == WEFT_OK) {
+        r->deferred = true;
+        return WEFT_OK;
+    }
     if (ver != NULL && derr != WEFT_OK)
         return weft_diagf(d, WEFT_ENOTFOUND, "%s: no version %s", id, ver);
     if ((item = catalog_item(r->a, sum)) == NULL)
@@ -384,10 +393,12 @@ dispatch(node *n, const uint8_t *p, size_t len, reply *r, weft_diag *d)
     return weft_diagf(d, WEFT_EINVAL, "request: unknown op '%.64s'", op);
 }
 
-void
-ops_handle(node *n, const uint8_t *req, size_t len, weft_buf *out)
+bool
+ops_handle(
+    node *n, const uint8_t *req, size_t len, weft_buf *out, server_req *later)
 {
-    reply     r = { pv_arena_new((size_t) WEFT_MSG_MAX * 8), NULL };
+    reply r = { pv_arena_new((size_t) WEFT_MSG_MAX * 8), NULL, later, req, len,
+        false };
     weft_diag d = { "" };
     weft_err  err;
 
@@ -395,6 +406,10 @@ ops_handle(node *n, const uint8_t *req, size_t len, weft_buf *out)
         err = WEFT_ENOMEM;
     else
         err = dispatch(n, req, len, &r, &d);
+    if (err == WEFT_OK && r.deferred) {
+        pv_arena_free(r.a);
+        return false;
+    }
     if (err == WEFT_OK
         && (err = pv_set(r.a, r.m, "ok", pv_bool(r.a, true))) == WEFT_OK
         && (err = proto_encode(r.m, out)) == WEFT_OK)
@@ -413,4 +428,5 @@ ops_handle(node *n, const uint8_t *req, size_t len, weft_buf *out)
     }
 done:
     pv_arena_free(r.a);
+    return true;
 }

@@ -21,7 +21,7 @@
 
 #define SERVER_CTXS 4
 
-typedef enum { W_RECV, W_SEND } wstate;
+typedef enum { W_RECV, W_SEND, W_LATER } wstate;
 
 typedef struct work {
     struct server *s;
@@ -81,33 +81,51 @@ work_cb(void *arg)
     uv_async_send(&s->async);
 }
 
+/* send_reply hands out to nng as w's reply and re-arms nothing: the send
+ * callback goes back to receiving. */
+static void
+send_reply(work *w, const weft_buf *out)
+{
+    nng_msg *rep = NULL;
+
+    if (nng_msg_alloc(&rep, 0) != 0 || nng_msg_append(rep, out->p, out->len)) {
+        /* No reply: the REQ side times out. Free what we hold. */
+        log_msg(LOG_ERROR, "socket: out of memory for a reply");
+        nng_msg_free(rep);
+        nng_ctx_recv(w->ctx, w->aio);
+        return;
+    }
+    w->state = W_SEND;
+    nng_aio_set_msg(w->aio, rep);
+    nng_ctx_send(w->ctx, w->aio);
+}
+
 static void
 answer(server *s, work *w)
 {
     weft_buf out;
-    nng_msg *rep;
+    bool     now;
 
     weft_buf_init(&out, WEFT_MSG_MAX);
-    s->fn(s->n, nng_msg_body(w->req), nng_msg_len(w->req), &out);
+    now = s->fn(s->n, nng_msg_body(w->req), nng_msg_len(w->req), &out, w);
     nng_msg_free(w->req);
     w->req = NULL;
-    if (nng_msg_alloc(&rep, 0) != 0) {
-        rep = NULL;
-        goto oom;
-    }
-    if (nng_msg_append(rep, out.p, out.len) != 0)
-        goto oom;
+    if (now)
+        send_reply(w, &out);
+    else
+        w->state = W_LATER; /* the handler calls server_reply */
     weft_buf_free(&out);
-    w->state = W_SEND;
-    nng_aio_set_msg(w->aio, rep);
-    nng_ctx_send(w->ctx, w->aio);
-    return;
-oom:
-    /* No reply: the REQ side times out or resends. Free what we hold. */
-    log_msg(LOG_ERROR, "cli socket: out of memory for a reply");
-    nng_msg_free(rep);
-    weft_buf_free(&out);
-    nng_ctx_recv(w->ctx, w->aio);
+}
+
+void
+server_reply(server_req *r, const weft_buf *out)
+{
+    work *w = r;
+
+    if (w->state != W_LATER
+        || __atomic_load_n(&w->s->stopping, __ATOMIC_ACQUIRE))
+        return;
+    send_reply(w, out);
 }
 
 /* async_cb runs on the loop thread and drains every queued request. */
