@@ -874,16 +874,21 @@ log_has(store_txn *t, const char *dom, uint64_t seq, store_val *v)
  * domain and seq as proof, and flags the domain. */
 static weft_err
 equivocation(store_txn *t, const char *dom, uint64_t seq, const uint8_t *env,
-    size_t envlen)
+    size_t envlen, bool *fresh)
 {
-    uint8_t  k[KEY_MAX + 1], s8[8];
-    size_t   kl;
-    weft_err err;
+    uint8_t   k[KEY_MAX + 1], s8[8];
+    size_t    kl;
+    store_val v;
+    weft_err  err;
 
     store_u64_be(s8, seq);
     if ((kl = key3(k, "eq", dom, "")) == 0 || kl + 8 > KEY_MAX)
         return WEFT_ETOOBIG;
     memcpy(k + kl, s8, 8);
+    /* The proof is held already: nothing new (and nothing to forward). */
+    *fresh = store_get(t, STORE_REF, k, kl + 8, &v) != WEFT_OK;
+    if (!*fresh)
+        return WEFT_OK;
     if ((err = store_put(t, STORE_REF, k, kl + 8, env, envlen)))
         return err;
     kl = key3(k, "flag", dom, NULL);
@@ -948,6 +953,7 @@ catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
     size_t      kl;
     store_val   v;
     pv         *cur;
+    bool        fresh;
     weft_err    err;
 
     *out = ACCEPT_HELD;
@@ -960,12 +966,15 @@ catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
     if (log_has(t, dom, seq, &v)) {
         if (v.n == envlen && memcmp(v.p, env, envlen) == 0)
             return fill_desc(n, t, a, id, desc, desclen); /* a replay */
+        if ((err = equivocation(t, dom, seq, env, envlen, &fresh)) != WEFT_OK
+            || !fresh)
+            return err;
         *out = ACCEPT_EQUIVOCATION;
         log_msg(LOG_WARN,
-            "domain '%s' signed two different summaries "
-            "with seq %llu: both kept as proof",
+            "domain '%s' signed two different summaries with seq %llu: "
+            "both kept as proof",
             dom, (unsigned long long) seq);
-        return equivocation(t, dom, seq, env, envlen);
+        return WEFT_OK;
     }
     /* Every signed summary goes to the domain's log (history). Our own
      * counter must stay at or above every seq we ever signed, gaps or
@@ -1012,4 +1021,10 @@ catalog_cache_desc(node *n, const char *id, const uint8_t *desc, size_t len)
     store_abort(t);
     pv_arena_free(a);
     return err;
+}
+
+weft_err
+catalog_log_get(store_txn *t, const char *dom, uint64_t seq, store_val *out)
+{
+    return log_has(t, dom, seq, out) ? WEFT_OK : WEFT_ENOTFOUND;
 }

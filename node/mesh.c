@@ -94,10 +94,14 @@ struct mesh {
     int             nknown;
     session         sessions[MESH_SESSIONS_MAX];
     fetch           fetches[MESH_FETCH_MAX];
-    server         *srv;
-    char            listen[MESH_URL_MAX];
-    uint64_t        interval_ms, pushed_own, accepted, refused;
-    int             closing;
+    struct {
+        uint8_t  key[32];
+        uint64_t until_ms, dur_ms;
+    } bans[MESH_BANS_MAX]; /* misbehaving peers, backed off */
+    server  *srv;
+    char     listen[MESH_URL_MAX];
+    uint64_t interval_ms, pushed_own, accepted, refused;
+    int      closing;
 };
 
 static uint64_t
@@ -732,6 +736,48 @@ session_new(mesh *m)
     return s;
 }
 
+/* banned returns the ms a key is still shut out for (0: not). */
+static uint64_t
+banned(mesh *m, const uint8_t *key)
+{
+    uint64_t now = now_ms();
+
+    for (int i = 0; i < MESH_BANS_MAX; i++)
+        if (memcmp(m->bans[i].key, key, 32) == 0 && m->bans[i].until_ms > now)
+            return m->bans[i].until_ms - now;
+    return 0;
+}
+
+/* ban shuts a misbehaving key out, twice as long each time. */
+static void
+ban(mesh *m, const uint8_t *key, const char *domain)
+{
+    int slot = 0;
+
+    for (int i = 0; i < MESH_BANS_MAX; i++) {
+        if (memcmp(m->bans[i].key, key, 32) == 0) {
+            slot = i;
+            break;
+        }
+        if (m->bans[i].until_ms < m->bans[slot].until_ms)
+            slot = i;
+    }
+    if (memcmp(m->bans[slot].key, key, 32) != 0) {
+        memcpy(m->bans[slot].key, key, 32);
+        m->bans[slot].dur_ms = 0;
+    }
+    m->bans[slot].dur_ms = m->bans[slot].dur_ms
+        ? (m->bans[slot].dur_ms * 2 > MESH_BAN_MAX_MS
+                ? MESH_BAN_MAX_MS
+                : m->bans[slot].dur_ms * 2)
+        : MESH_BAN_MIN_MS;
+    m->bans[slot].until_ms = now_ms() + m->bans[slot].dur_ms;
+    log_msg(LOG_WARN,
+        "peer of domain '%s' refused %d times: shut out for "
+        "%llu ms",
+        domain, MESH_REFUSALS_MAX, (unsigned long long) m->bans[slot].dur_ms);
+}
+
 static weft_err
 on_hello(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
 {
@@ -746,6 +792,10 @@ on_hello(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
         || key->type != PV_BIN || key->u.s.len != 32 || nonce == NULL
         || nonce->type != PV_BIN || nonce->u.s.len != 32 || peers == NULL)
         return weft_diagf(d, WEFT_EINVAL, "hello: expected domain, key, nonce");
+    if (banned(m, (const uint8_t *) key->u.s.p))
+        return weft_diagf(d, WEFT_ESTATE,
+            "hello: this key misbehaved and is shut out for %llu ms",
+            (unsigned long long) banned(m, (const uint8_t *) key->u.s.p));
     s = session_new(m);
     snprintf(s->domain, sizeof(s->domain), "%s", dom);
     memcpy(s->key, key->u.s.p, 32);
@@ -844,6 +894,10 @@ on_request(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
         return weft_diagf(d, WEFT_EINVAL, "unknown op '%.32s'", op);
     s->refusals += refused;
     m->refused += refused;
+    if (s->refusals >= MESH_REFUSALS_MAX) {
+        ban(m, s->key, s->domain);
+        s->used = false; /* the session ends: a new hello is refused */
+    }
     if (err == WEFT_OK)
         err = pv_setint(a, rep, "refused", (int64_t) refused);
     return err;

@@ -118,8 +118,8 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, uint64_t *refused)
     *refused = 0;
     if (a == NULL || store_begin(n->st, true, &t) != WEFT_OK)
         goto done;
-    fwd.env = calloc(envs->u.a.n + 1, sizeof(*fwd.env));
-    fwd.len = calloc(envs->u.a.n + 1, sizeof(*fwd.len));
+    fwd.env = calloc(2 * envs->u.a.n + 1, sizeof(*fwd.env));
+    fwd.len = calloc(2 * envs->u.a.n + 1, sizeof(*fwd.len));
     for (uint32_t i = 0; fwd.env && fwd.len && i < envs->u.a.n; i++) {
         const pv *e = envs->u.a.v[i];
         pv       *sum;
@@ -139,8 +139,18 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, uint64_t *refused)
             (*refused)++;
             continue;
         }
-        if (out == ACCEPT_EQUIVOCATION)
+        if (out == ACCEPT_EQUIVOCATION) {
+            store_val held;
+
+            /* Spread the proof: both summaries go to the next peers, so
+             * every node that sees them flags the domain. */
             (*refused)++;
+            recv_add(&fwd, (const uint8_t *) e->u.s.p, e->u.s.len);
+            if (catalog_log_get(t, pv_getstr(sum, "domain"),
+                    (uint64_t) pv_getint(sum, "seq", 0), &held)
+                == WEFT_OK)
+                recv_add(&fwd, held.p, held.n);
+        }
         if (out == ACCEPT_ADDED || out == ACCEPT_LOGGED)
             fresh_count++;
         if (out == ACCEPT_ADDED)

@@ -118,6 +118,10 @@ weft_err catalog_bind_key(
 weft_err catalog_cache_desc(
     node *n, const char *id, const uint8_t *desc, size_t len);
 
+/* catalog_log_get reads the envelope with seq from dom's log (lent). */
+weft_err catalog_log_get(
+    store_txn *t, const char *dom, uint64_t seq, store_val *out);
+
 /* What catalog_accept did with a summary. */
 typedef enum accept_outcome {
     ACCEPT_HELD,        /* a replay: the log holds these exact bytes */
