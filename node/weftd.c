@@ -321,9 +321,40 @@ close_walk(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+/*
+ * remembered_listen stores --listen in the store, or without it returns
+ * the url stored at an earlier start: a restart needs only DIR.
+ */
+static const char *
+remembered_listen(node *n, const char *given, char *buf, size_t sz)
+{
+    store_txn *t;
+    store_val  v;
+
+    if (store_begin(n->st, given != NULL, &t) != WEFT_OK)
+        return given;
+    if (given != NULL) {
+        if (store_put(t, STORE_META, "listen", 6, given, strlen(given))
+            == WEFT_OK)
+            store_commit(t);
+        else
+            store_abort(t);
+        return given;
+    }
+    if (store_get(t, STORE_META, "listen", 6, &v) == WEFT_OK && v.n < sz) {
+        memcpy(buf, v.p, v.n);
+        buf[v.n] = 0;
+        given = buf;
+    }
+    store_abort(t);
+    return given;
+}
+
 static int
 run(node *n, uv_loop_t *loop, const opts *o)
 {
+    const char *listen;
+    char        stored[512];
     uv_signal_t sigs[2];
     int         signums[2] = { SIGINT, SIGTERM };
     weft_diag   d = { "" };
@@ -338,8 +369,9 @@ run(node *n, uv_loop_t *loop, const opts *o)
         uv_run(loop, UV_RUN_DEFAULT);
         return 1;
     }
-    if ((o->listen != NULL || o->npeers > 0)
-        && mesh_start(n, loop, o->listen, o->peers, o->npeers,
+    listen = remembered_listen(n, o->listen, stored, sizeof(stored));
+    if ((listen != NULL || o->npeers > 0)
+        && mesh_start(n, loop, listen, o->peers, o->npeers,
                o->interval_ms ? o->interval_ms : 1000, &d)
             != WEFT_OK) {
         log_msg(LOG_ERROR, "%s", d.msg);

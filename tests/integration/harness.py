@@ -1,12 +1,17 @@
 """harness.py: what the weft integration tests share.
 
 Real weftd processes on their own temporary data directories, driven
-through the real weft CLI, exactly as a user would (nothing but ipc://
-sockets under a temporary directory: no network). The pieces:
+through the real weft CLI, exactly as a user would (the CLI sockets are
+ipc:// under a temporary directory; only the mesh tests' peer sockets use
+TCP, on 127.0.0.1). The pieces:
 
   Node          one weftd: start, stop (SIGTERM, exit code 0 required),
-                kill9, try_start (for refusals), and weft(...) to run the
-                CLI against it.
+                kill9, restart (the arguments of the last start),
+                try_start (for refusals), and weft(...) to run the CLI
+                against it.
+  free_port     a TCP port on 127.0.0.1 that nothing listens on now, for
+                a node's --listen (the mesh tests).
+  wait_for      polls a condition until it holds, within a bound.
   weft_cli      the CLI without a node (help, usage errors, no node).
   rawreq        send raw bytes to a node's socket (build/tests/rawreq).
   sp_request    the same in-process (a minimal nng REQ client), so the
@@ -135,6 +140,7 @@ class Node:
         self.sock = os.path.join(self.dir, "weft.sock")
         self.url = "ipc://" + self.sock
         self.proc = None
+        self.start_args = None  # (domain, *extra) of the last start
         _all_nodes.append(self)
         _test_nodes.append(self)
 
@@ -143,6 +149,7 @@ class Node:
     def start(self, domain=None, *extra):
         """Starts weftd and waits until `weft status` answers."""
         assert self.proc is None, "%s: already running" % self.name
+        self.start_args = (domain,) + tuple(extra)
         argv = [WEFTD, "run", "--data", self.dir]
         if domain is not None:
             argv += ["--domain", domain]
@@ -183,6 +190,14 @@ class Node:
         assert rc == 0, "%s: weftd exited with %d after SIGTERM, want 0" % (
             self.name, rc)
         return rc
+
+    def restart(self, *extra):
+        """Starts the node again (after stop or kill9) on the same data
+        directory with the arguments of its last start; extra, if given,
+        replaces the arguments after the domain."""
+        assert self.start_args is not None, "%s: never started" % self.name
+        domain = self.start_args[0]
+        return self.start(domain, *(extra or self.start_args[1:]))
 
     def kill9(self):
         """SIGKILL, as a crash or power loss would stop it."""
@@ -313,6 +328,33 @@ class Node:
         """{id: (version, seq, status, hash)} of everything listed."""
         return {k: (p["version"], p["seq"], p["status"], p["hash"])
                 for k, p in self.products().items()}
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 with no listener now (bound to port 0, then
+    closed). Another process may take it before the caller binds it, so a
+    caller that cannot bind it should ask for another."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def wait_for(cond, what, timeout=60, poll=0.05):
+    """Calls cond() until it returns something true and returns that; after
+    timeout seconds fails with what (a string, or a function returning one,
+    called then, to describe the state that did not come)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise AssertionError("not within %g s: %s" % (
+                timeout, what() if callable(what) else what))
+        time.sleep(poll)
 
 
 def sp_request(sock, data, timeout=CALL_TIMEOUT):
