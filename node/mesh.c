@@ -284,16 +284,28 @@ link_kick(plink *l)
     pv_arena_free(a);
 }
 
+/*
+ * send_sync starts an anti-entropy round on l. A light round sends only
+ * the hash of our heads: when the peer's are the same, nothing else
+ * moves (an idle mesh costs one small message a second per node). A full
+ * round sends the heads themselves.
+ */
 static void
-send_sync(plink *l)
+send_sync(plink *l, bool full)
 {
     pv_arena *a = pv_arena_new(1 << 20);
     pv       *req, *heads;
+    uint8_t   h[32];
 
-    if (a != NULL && (req = request(a, "sync", l)) != NULL
-        && (heads = pv_map(a)) != NULL
-        && mesh__heads(l->m->n, a, heads) == WEFT_OK
-        && !pv_set(a, req, "heads", heads))
+    if (a == NULL || (req = request(a, "sync", l)) == NULL
+        || (heads = pv_map(a)) == NULL
+        || mesh__heads(l->m->n, a, heads) != WEFT_OK) {
+        pv_arena_free(a);
+        return;
+    }
+    if (full ? pv_set(a, req, "heads", heads) == WEFT_OK
+             : proto_hash(heads, h) == WEFT_OK
+                && pv_set(a, req, "hd", pv_bin(a, h, 32)) == WEFT_OK)
         link_send(l, OP_SYNC, req);
     pv_arena_free(a);
 }
@@ -609,14 +621,16 @@ link_reply(plink *l, const pv *rep)
         l->fails = 0;
         log_msg(LOG_INFO, "peer %s: linked to domain '%s'", l->url, l->domain);
         mesh__remember(m->n, l->url, true); /* a restart relinks */
-        send_sync(l);
+        send_sync(l, true);
         return;
     case OP_FETCH:
         fetch_reply(l, rep);
         break;
     case OP_SYNC:
         if (mesh__sync_reply(m->n, l, rep) > 0) {
-            send_sync(l); /* more to copy: go on at once (bulk) */
+            /* Heads differ, or the peer has more than one reply holds:
+             * a full round at once (this is also the bulk copy). */
+            send_sync(l, true);
             return;
         }
         break;
@@ -695,7 +709,7 @@ tick(uv_timer_t *t)
     }
     fetch_step(m);
     if (nready > 0)
-        send_sync(ready[crypto_uniform((uint32_t) nready)]);
+        send_sync(ready[crypto_uniform((uint32_t) nready)], false);
 }
 
 /* ---- the peer socket: sessions and requests ----------------------------- */
@@ -872,12 +886,18 @@ on_request(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
         err = pv_setint(a, rep, "accepted",
             (int64_t) mesh__receive(m->n, envs, s->key, &refused));
     } else if (strcmp(op, "sync") == 0) {
-        const pv *heads = pv_get(req, "heads");
+        const pv *heads = pv_get(req, "heads"), *hd = pv_get(req, "hd");
         pv       *envs = pv_arr(a), *mine = pv_map(a);
+        uint8_t   h[32];
         bool      more;
 
+        if (hd != NULL && hd->type == PV_BIN && hd->u.s.len == 32 && mine
+            && mesh__heads(m->n, a, mine) == WEFT_OK
+            && proto_hash(mine, h) == WEFT_OK)
+            return pv_set(
+                a, rep, "same", pv_bool(a, memcmp(h, hd->u.s.p, 32) == 0));
         if (heads == NULL || heads->type != PV_MAP || !envs || !mine)
-            return weft_diagf(d, WEFT_EINVAL, "sync: expected heads");
+            return weft_diagf(d, WEFT_EINVAL, "sync: expected heads or hd");
         more = mesh__missing(m->n, a, heads, MESH_BATCH_BYTES, envs);
         if ((err = mesh__heads(m->n, a, mine))
             || (err = pv_set(a, rep, "envs", envs))

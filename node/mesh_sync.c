@@ -237,12 +237,14 @@ int
 mesh__sync_reply(node *n, plink *l, const pv *rep)
 {
     const pv *envs = pv_get(rep, "envs"), *heads = pv_get(rep, "heads");
-    const pv *more = pv_get(rep, "more");
+    const pv *more = pv_get(rep, "more"), *same = pv_get(rep, "same");
     pv_arena *a;
     pv       *lack;
     uint64_t  refused = 0;
     size_t    got = 0;
 
+    if (same != NULL && same->type == PV_BOOL)
+        return same->u.b ? 0 : 1; /* a light round: go full if they differ */
     if (envs != NULL && envs->type == PV_ARR)
         got = mesh__receive(n, envs, mesh__link_key(l), &refused);
     mesh__link_refused(l, refused);
