@@ -74,6 +74,17 @@ typedef struct fetch {
     struct plink *on; /* the link asked now, or NULL */
 } fetch;
 
+/* A peer the node knows of: from --peer, peer add, the store, or a
+ * signed record passed along by another peer (then with its key). */
+typedef struct known {
+    char    url[MESH_URL_MAX];
+    bool    has_key;
+    uint8_t key[32];
+    int64_t ts;
+    uint8_t rec[PROTO_PEER_RECORD_MAX]; /* the signed record, if any */
+    size_t  reclen;
+} known;
+
 typedef struct session {
     uint8_t  id[16], nonce[32], key[32];
     char     domain[WEFT_DOMAIN_MAX + 1];
@@ -90,8 +101,9 @@ struct mesh {
     plink          *head, *tail; /* finished requests, for the loop */
     plink          *links[MESH_LINKS_MAX];
     int             nlinks;
-    char            known[MESH_KNOWN_MAX][MESH_URL_MAX];
+    known           known[MESH_KNOWN_MAX]; /* the passive list */
     int             nknown;
+    weft_buf        myrec; /* our own signed peer record (with --listen) */
     session         sessions[MESH_SESSIONS_MAX];
     fetch           fetches[MESH_FETCH_MAX];
     struct {
@@ -245,7 +257,9 @@ send_hello(plink *l)
         && !pv_setstr(a, req, "domain", n->domain)
         && !pv_set(a, req, "key", pv_bin(a, crypto_key_public(n->key), 32))
         && !pv_set(a, req, "nonce", pv_bin(a, l->nonce, 32))
-        && !pv_setstr(a, req, "url", l->m->listen[0] ? l->m->listen : NULL))
+        && !pv_set(a, req, "rec",
+            l->m->myrec.len ? pv_bin(a, l->m->myrec.p, l->m->myrec.len)
+                            : pv_nil(a)))
         link_send(l, OP_HELLO, req);
     pv_arena_free(a);
 }
@@ -382,17 +396,61 @@ linked(mesh *m, const char *url)
     return false;
 }
 
-static void
+/* know adds url to the passive list; know_record a verified record. */
+static known *
 know(mesh *m, const char *url)
 {
     if (url == NULL || *url == 0 || strcmp(url, m->listen) == 0
         || strlen(url) >= MESH_URL_MAX)
-        return;
+        return NULL;
     for (int i = 0; i < m->nknown; i++)
-        if (strcmp(m->known[i], url) == 0)
-            return;
-    if (m->nknown < MESH_KNOWN_MAX)
-        snprintf(m->known[m->nknown++], MESH_URL_MAX, "%s", url);
+        if (strcmp(m->known[i].url, url) == 0)
+            return &m->known[i];
+    if (m->nknown == MESH_KNOWN_MAX)
+        return NULL;
+    memset(&m->known[m->nknown], 0, sizeof(known));
+    snprintf(m->known[m->nknown].url, MESH_URL_MAX, "%s", url);
+    return &m->known[m->nknown++];
+}
+
+/*
+ * know_record verifies a signed peer record and keeps it (the newest per
+ * url): the url is then bound to the record's key, and a link to it must
+ * meet that key at hello.
+ */
+static bool
+know_record(mesh *m, const uint8_t *p, size_t len)
+{
+    pv_arena *a = pv_arena_new(1 << 14);
+    pv       *rec;
+    known    *k;
+    bool      ok = false;
+
+    if (a != NULL && proto_peer_record_open(a, p, len, &rec, NULL) == WEFT_OK
+        && mesh__bind(m->n, pv_getstr(rec, "domain"),
+               (const uint8_t *) pv_get(rec, "key")->u.s.p)
+            == WEFT_OK
+        && (k = know(m, pv_getstr(rec, "url"))) != NULL
+        && pv_getint(rec, "ts", 0) >= k->ts) {
+        k->has_key = true;
+        memcpy(k->key, pv_get(rec, "key")->u.s.p, 32);
+        k->ts = pv_getint(rec, "ts", 0);
+        memcpy(k->rec, p, len);
+        k->reclen = len;
+        ok = true;
+    }
+    pv_arena_free(a);
+    return ok;
+}
+
+/* expected returns the key a record bound url to, or NULL. */
+static const uint8_t *
+expected(mesh *m, const char *url)
+{
+    for (int i = 0; i < m->nknown; i++)
+        if (m->known[i].has_key && strcmp(m->known[i].url, url) == 0)
+            return m->known[i].key;
+    return NULL;
 }
 
 /* fill links up to MESH_LINKS_MAX from the known peers. */
@@ -402,7 +460,8 @@ fill(mesh *m)
     for (int i = 0; i < m->nknown && m->nlinks < MESH_LINKS_MAX; i++) {
         plink *l;
 
-        if (linked(m, m->known[i]) || (l = link_new(m, m->known[i])) == NULL)
+        if (linked(m, m->known[i].url)
+            || (l = link_new(m, m->known[i].url)) == NULL)
             continue;
         m->links[m->nlinks++] = l;
     }
@@ -436,14 +495,20 @@ hello_ok(plink *l, const pv *rep)
         return false;
     if (mesh__bind(n, dom, (const uint8_t *) key->u.s.p) != WEFT_OK)
         return false;
+    /* A url learned from a signed record must answer with that key. */
+    if (expected(l->m, l->url) != NULL
+        && memcmp(expected(l->m, l->url), key->u.s.p, 32) != 0)
+        return false;
     snprintf(l->domain, sizeof(l->domain), "%s", dom);
     memcpy(l->key, key->u.s.p, 32);
     memcpy(l->session, sess->u.s.p, 16);
     memcpy(l->nonce, nonce->u.s.p, 32); /* now theirs, for our answer */
-    for (uint32_t i = 0; peers && peers->type == PV_ARR && i < peers->u.a.n;
+    for (uint32_t i = 0; peers && peers->type == PV_ARR && i < peers->u.a.n
+         && i < MESH_RECORDS_MAX;
          i++)
-        if (peers->u.a.v[i]->type == PV_STR)
-            know(l->m, peers->u.a.v[i]->u.s.p);
+        if (peers->u.a.v[i]->type == PV_BIN)
+            know_record(l->m, (const uint8_t *) peers->u.a.v[i]->u.s.p,
+                peers->u.a.v[i]->u.s.len);
     return true;
 }
 
@@ -797,7 +862,8 @@ on_hello(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
 {
     node       *n = m->n;
     const pv   *key = pv_get(req, "key"), *nonce = pv_get(req, "nonce");
-    const char *dom = pv_getstr(req, "domain"), *url = pv_getstr(req, "url");
+    const char *dom = pv_getstr(req, "domain");
+    const pv   *rec = pv_get(req, "rec");
     uint8_t     msg[96], sig[64];
     session    *s;
     pv         *peers = pv_arr(a);
@@ -818,10 +884,15 @@ on_hello(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
     memcpy(msg + 64, crypto_key_public(n->key), 32);
     if (crypto_sign_msg(n->key, HELLO_PREFIX, msg, 96, sig) != WEFT_OK)
         return WEFT_EINVAL;
-    if (url != NULL)
-        know(m, url); /* links are made by the next tick, after auth */
-    for (int i = 0; i < m->nknown && i < 16; i++)
-        pv_push(a, peers, pv_strz(a, m->known[i]));
+    /* The caller's own signed record: we may link back (next tick). */
+    if (rec != NULL && rec->type == PV_BIN)
+        know_record(m, (const uint8_t *) rec->u.s.p, rec->u.s.len);
+    /* Peer exchange: our record, then records of peers we know. */
+    if (m->myrec.len > 0)
+        pv_push(a, peers, pv_bin(a, m->myrec.p, m->myrec.len));
+    for (int i = 0; i < m->nknown && peers->u.a.n < MESH_RECORDS_MAX; i++)
+        if (m->known[i].reclen > 0)
+            pv_push(a, peers, pv_bin(a, m->known[i].rec, m->known[i].reclen));
     if (pv_setstr(a, rep, "domain", n->domain)
         || pv_set(a, rep, "key", pv_bin(a, crypto_key_public(n->key), 32))
         || pv_set(a, rep, "nonce", pv_bin(a, s->nonce, 32))
@@ -1014,6 +1085,12 @@ closed(uv_handle_t *h)
     (void) h;
 }
 
+static void
+know_cb(void *ctx, const char *url)
+{
+    know(ctx, url);
+}
+
 weft_err
 mesh_start(node *n, void *loop, const char *url, const char *const *peers,
     int npeers, uint64_t interval_ms, weft_diag *d)
@@ -1032,15 +1109,20 @@ mesh_start(node *n, void *loop, const char *url, const char *const *peers,
     m->async.data = m;
     uv_timer_init(loop, &m->timer);
     m->timer.data = m;
+    weft_buf_init(&m->myrec, PROTO_PEER_RECORD_MAX);
     if (url != NULL) {
         snprintf(m->listen, sizeof(m->listen), "%s", url);
+        if ((err = proto_peer_record_seal(
+                 n->key, n->domain, url, (int64_t) time(NULL), &m->myrec)))
+            return weft_diagf(
+                d, err, "--listen %s: %s", url, weft_strerror(err));
         if ((err = server_start(
                  n, loop, url, MESH_MSG_MAX, mesh_handle, &m->srv, d)))
             return err;
     }
     for (int i = 0; i < npeers; i++)
         know(m, peers[i]);
-    mesh__remembered(n, m->known, &m->nknown, MESH_KNOWN_MAX);
+    mesh__remembered(n, know_cb, m);
     m->pushed_own = mesh__own_seq(n);
     fill(m);
     uv_timer_start(&m->timer, tick, interval_ms, interval_ms);
@@ -1071,6 +1153,7 @@ mesh_free(mesh *m)
     if (m == NULL)
         return;
     pthread_mutex_destroy(&m->mtx);
+    weft_buf_free(&m->myrec);
     free(m);
 }
 
@@ -1129,9 +1212,9 @@ mesh_peer_remove(node *n, const char *url, weft_diag *d)
     if (m == NULL)
         return weft_diagf(d, WEFT_ESTATE, "this node has no mesh");
     for (int i = 0; i < m->nknown; i++)
-        if (strcmp(m->known[i], url) == 0) {
-            memmove(m->known[i], m->known[i + 1],
-                (size_t) (m->nknown - i - 1) * MESH_URL_MAX);
+        if (strcmp(m->known[i].url, url) == 0) {
+            memmove(&m->known[i], &m->known[i + 1],
+                (size_t) (m->nknown - i - 1) * sizeof(known));
             m->nknown--;
             found = true;
             break;

@@ -26,7 +26,8 @@
 #define MESH_BANS_MAX       32    /* misbehaving keys remembered */
 #define MESH_BAN_MIN_MS     10000 /* first shut-out; doubles each time */
 #define MESH_BAN_MAX_MS     600000
-#define MESH_FETCH_MAX      8 /* descriptor fetches at once */
+#define MESH_RECORDS_MAX    16 /* peer records in one hello reply */
+#define MESH_FETCH_MAX      8  /* descriptor fetches at once */
 
 typedef struct mesh  mesh;
 typedef struct plink plink;
@@ -116,8 +117,8 @@ void mesh__own_log(node *n, uint64_t from, uint64_t to, uint8_t ***envs,
 /* mesh__remember stores (or with keep false, forgets) a peer url. */
 void mesh__remember(node *n, const char *url, bool keep);
 
-/* mesh__remembered adds the stored peer urls to known. */
+/* mesh__remembered calls fn with every peer url stored. */
 void mesh__remembered(
-    node *n, char (*known)[MESH_URL_MAX], int *nknown, int max);
+    node *n, void (*fn)(void *ctx, const char *url), void *ctx);
 
 #endif

@@ -350,8 +350,8 @@ mesh__remember(node *n, const char *url, bool keep)
 }
 
 typedef struct rem {
-    char (*known)[MESH_URL_MAX];
-    int *nknown, max;
+    void (*fn)(void *ctx, const char *url);
+    void *ctx;
 } rem;
 
 static int
@@ -359,22 +359,21 @@ rem_cb(void *ctx, store_val k, store_val v)
 {
     rem   *r = ctx;
     size_t n = k.n - 5;
+    char   url[MESH_URL_MAX];
 
     (void) v;
-    if (n == 0 || n >= MESH_URL_MAX || *r->nknown >= r->max)
+    if (n == 0 || n >= MESH_URL_MAX)
         return 0;
-    for (int i = 0; i < *r->nknown; i++)
-        if (strlen(r->known[i]) == n && memcmp(r->known[i], k.p + 5, n) == 0)
-            return 0;
-    memcpy(r->known[*r->nknown], k.p + 5, n);
-    r->known[(*r->nknown)++][n] = 0;
+    memcpy(url, k.p + 5, n);
+    url[n] = 0;
+    r->fn(r->ctx, url);
     return 0;
 }
 
 void
-mesh__remembered(node *n, char (*known)[MESH_URL_MAX], int *nknown, int max)
+mesh__remembered(node *n, void (*fn)(void *ctx, const char *url), void *ctx)
 {
-    rem        r = { known, nknown, max };
+    rem        r = { fn, ctx };
     store_txn *t;
 
     if (store_begin(n->st, false, &t) != WEFT_OK)

@@ -238,6 +238,21 @@ weft_err proto_envelope_open(
 weft_err proto_envelope_read(
     pv_arena *a, const uint8_t *p, size_t n, pv **sum, weft_diag *d);
 
+/* ---- peer records ---------------------------------------------------- */
+
+#define PROTO_PEER_PREFIX     "weft/peer/v1"
+#define PROTO_PEER_RECORD_MAX 1024 /* bytes in one signed peer record */
+
+/* proto_peer_record_seal appends the signed record {domain, key of k,
+ * url, ts} to out. */
+weft_err proto_peer_record_seal(const crypto_key *k, const char *domain,
+    const char *url, int64_t ts, weft_buf *out);
+
+/* proto_peer_record_open decodes and verifies a signed peer record; *rec
+ * is the map {domain, key, url, ts} (in a). */
+weft_err proto_peer_record_open(
+    pv_arena *a, const uint8_t *p, size_t n, pv **rec, weft_diag *d);
+
 /* ---- JSON ----------------------------------------------------------- */
 
 /*
