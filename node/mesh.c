@@ -380,7 +380,24 @@ link_new(mesh *m, const char *url)
 static void
 link_free(plink *l)
 {
+    mesh   *m = l->m;
+    plink **pp;
+
+    /* After nng_aio_stop no callback runs, but one may have queued l for
+     * the loop already: take it off the queue before it goes. */
     nng_aio_stop(l->aio);
+    pthread_mutex_lock(&m->mtx);
+    for (pp = &m->head; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == l) {
+            *pp = l->next;
+            break;
+        }
+    m->tail = NULL;
+    for (plink *q = m->head; q != NULL; q = q->next)
+        m->tail = q;
+    pthread_mutex_unlock(&m->mtx);
+    if (l->f != NULL)
+        l->f->on = NULL;
     nng_aio_free(l->aio);
     nng_close(l->s);
     outbox_clear(&l->out);
@@ -495,6 +512,8 @@ hello_ok(plink *l, const pv *rep)
         return false;
     if (mesh__bind(n, dom, (const uint8_t *) key->u.s.p) != WEFT_OK)
         return false;
+    if (memcmp(key->u.s.p, crypto_key_public(n->key), 32) == 0)
+        return false; /* that url is this node */
     /* A url learned from a signed record must answer with that key. */
     if (expected(l->m, l->url) != NULL
         && memcmp(expected(l->m, l->url), key->u.s.p, 32) != 0)
