@@ -974,7 +974,7 @@ on_request(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
         if (envs == NULL || envs->type != PV_ARR)
             return weft_diagf(d, WEFT_EINVAL, "push: expected envs");
         err = pv_setint(a, rep, "accepted",
-            (int64_t) mesh__receive(m->n, envs, s->key, &refused));
+            (int64_t) mesh__receive(m->n, envs, s->key, true, &refused));
     } else if (strcmp(op, "sync") == 0) {
         const pv *heads = pv_get(req, "heads"), *hd = pv_get(req, "hd");
         pv       *envs = pv_arr(a), *mine = pv_map(a);

@@ -75,10 +75,10 @@ weft_err mesh__heads(node *n, pv_arena *a, pv *heads);
 weft_err mesh__bind(node *n, const char *dom, const uint8_t key[32]);
 
 /* mesh__receive runs the receipt pipeline on envs from peer key (may be
- * NULL): returns how many were new; *refused counts the bad ones. New
- * current summaries are forwarded to other peers. */
-size_t mesh__receive(
-    node *n, const pv *envs, const uint8_t *from, uint64_t *refused);
+ * NULL): returns how many were new; *refused counts the bad ones. With
+ * forward, new current summaries go on to a few other peers. */
+size_t mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
+    uint64_t *refused);
 
 /* mesh__missing appends to envs (up to budget bytes) the summaries in our
  * log above the peer's heads, oldest first per domain; true if it had to

@@ -107,7 +107,8 @@ recv_add(recv *r, const uint8_t *p, size_t len)
 }
 
 size_t
-mesh__receive(node *n, const pv *envs, const uint8_t *from, uint64_t *refused)
+mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
+    uint64_t *refused)
 {
     pv_arena      *a = pv_arena_new((size_t) MESH_MSG_MAX * 4);
     store_txn     *t = NULL;
@@ -153,7 +154,7 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, uint64_t *refused)
         }
         if (out == ACCEPT_ADDED || out == ACCEPT_LOGGED)
             fresh_count++;
-        if (out == ACCEPT_ADDED)
+        if (out == ACCEPT_ADDED && forward)
             recv_add(&fwd, (const uint8_t *) e->u.s.p, e->u.s.len);
     }
     if (store_commit(t) != WEFT_OK) {
@@ -162,7 +163,10 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, uint64_t *refused)
         goto done;
     }
     t = NULL;
-    /* Forward once: only what became current here, never what we held. */
+    /* Forward once: only what became current here, never what we held;
+     * and only news that was pushed to us (what anti-entropy brings, it
+     * brings to every node by itself, and a bulk copy stays a copy).
+     * Equivocation proofs always go on. */
     mesh__forward(n, fwd.env, fwd.len, fwd.n, from);
 done:
     store_abort(t);
@@ -246,7 +250,7 @@ mesh__sync_reply(node *n, plink *l, const pv *rep)
     if (same != NULL && same->type == PV_BOOL)
         return same->u.b ? 0 : 1; /* a light round: go full if they differ */
     if (envs != NULL && envs->type == PV_ARR)
-        got = mesh__receive(n, envs, mesh__link_key(l), &refused);
+        got = mesh__receive(n, envs, mesh__link_key(l), false, &refused);
     mesh__link_refused(l, refused);
     if (heads != NULL && heads->type == PV_MAP
         && (a = pv_arena_new((size_t) MESH_MSG_MAX * 2)) != NULL) {
