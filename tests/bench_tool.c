@@ -19,7 +19,7 @@
  *                              one round every INTERVAL_MS, until all are or
  *                              TIMEOUT_MS pass, and prints one JSON line:
  *                              ms (the last node), per-node ms (-1: never),
- *                              rounds, pending
+ *                              rounds, pending, the slowest reply
  *   bench_tool call OP URL...  sends {"op": OP} to every node and prints
  *                              a JSON array of {url, t (monotonic s), reply}
  */
@@ -157,7 +157,7 @@ typedef struct target {
     const char *url;
     nng_socket  s;
     bool        open, sent, done;
-    double      ms;
+    double      ms, t_sent;
     int64_t     last; /* the last catalog count seen (count mode) */
 } target;
 
@@ -250,7 +250,7 @@ await_one(target *t, int n, pv_arena *a, bool count_mode, const char *id,
     int64_t want, double start, double timeout_s, double interval_s)
 {
     int    pending = n, rounds = 0;
-    double last = 0;
+    double last = 0, slowest = 0;
 
     for (int i = 0; i < n; i++) {
         t[i].done = false;
@@ -275,6 +275,7 @@ await_one(target *t, int n, pv_arena *a, bool count_mode, const char *id,
                 pv_setstr(a, req, "id", id);
             }
             t[i].sent = send_req(t[i].s, req) == 0;
+            t[i].t_sent = now();
         }
         for (int i = 0; i < n; i++) {
             pv *rep;
@@ -282,6 +283,8 @@ await_one(target *t, int n, pv_arena *a, bool count_mode, const char *id,
             if (!t[i].sent)
                 continue;
             rep = recv_rep(t[i].s, a);
+            if ((now() - t[i].t_sent) * 1e3 > slowest)
+                slowest = (now() - t[i].t_sent) * 1e3;
             if (!rep_ok(rep))
                 continue;
             if (count_mode) {
@@ -298,8 +301,10 @@ await_one(target *t, int n, pv_arena *a, bool count_mode, const char *id,
         if (pending > 0)
             sleep_s(interval_s - (now() - r0));
     }
-    printf("{\"ok\": %s, \"ms\": %.1f, \"rounds\": %d, \"nodes\": [",
-        pending == 0 ? "true" : "false", pending == 0 ? last : -1.0, rounds);
+    printf("{\"ok\": %s, \"ms\": %.1f, \"rounds\": %d, "
+           "\"slowest_reply_ms\": %.1f, \"nodes\": [",
+        pending == 0 ? "true" : "false", pending == 0 ? last : -1.0, rounds,
+        slowest);
     for (int i = 0; i < n; i++)
         printf("%s%.1f", i ? ", " : "", t[i].ms);
     printf("], \"pending\": [");

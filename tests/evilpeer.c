@@ -3,11 +3,12 @@
  * node's peer socket as a misbehaving domain would, so the integration
  * tests can check what every node does with it:
  *
- *   evilpeer URL MODE KEYFILE DOMAIN SEQ
+ *   evilpeer URL MODE KEYFILE DOMAIN SEQ [ISSUED]
  *
- * It proves its domain key like any peer (hello, then auth), then pushes
- * summaries of DOMAIN signed by the key in KEYFILE (made on first use, so
- * several runs speak for the same domain; KEYFILE.pub is its public half):
+ * It proves its domain key like any peer (hello with no peer record, then
+ * auth; docs/protocol.md), then pushes summaries of DOMAIN signed by the
+ * key in KEYFILE (made on first use, so several runs speak for the same
+ * domain; KEYFILE.pub is its public half):
  *
  *   good        one summary DOMAIN/good-SEQ at SEQ
  *   forged      one summary DOMAIN/forged at SEQ whose signature has one
@@ -17,6 +18,10 @@
  *               (descriptions "first" and "second"), one push each
  *   first       only the first of that pair
  *   second      only the second (so two nodes can each get one)
+ *
+ * Every summary says it was issued at ISSUED (Unix seconds; default now):
+ * runs given the same ISSUED sign byte-identical summaries, so a replay
+ * in a later run is a replay, not an equivocation.
  *
  * For each push it prints one line "push N: accepted A refused R". Exit 0
  * when every exchange got an ok reply, 1 otherwise (2: usage).
@@ -37,6 +42,7 @@
 
 static nng_socket S;
 static pv_arena  *A;
+static int64_t    ISSUED;
 
 static int
 fail(const char *what)
@@ -104,7 +110,7 @@ handshake(const crypto_key *k, const char *domain, uint8_t session[16])
     pv_setstr(A, req, "domain", domain);
     pv_set(A, req, "key", pv_bin(A, crypto_key_public(k), 32));
     pv_set(A, req, "nonce", pv_bin(A, nonce, 32));
-    pv_set(A, req, "url", pv_nil(A));
+    pv_set(A, req, "rec", pv_nil(A)); /* no --listen: no peer record */
     if (ask(req, &rep))
         return 1;
     if ((key = bin(rep, "key", 32)) == NULL
@@ -178,7 +184,7 @@ seal(const crypto_key *k, const char *domain, const char *name,
     crypto_blake2b((const uint8_t *) desc, strlen(desc), body);
     weft_buf_init(env, WEFT_SUMMARY_MAX * 2);
     if (proto_summary_build(A, m, crypto_key_public(k), body, seq,
-            (int64_t) time(NULL), &sum)
+            ISSUED, &sum)
             != WEFT_OK
         || proto_envelope_seal(sum, k, env) != WEFT_OK)
         return fail("cannot build a summary");
@@ -237,15 +243,16 @@ main(int argc, char **argv)
     char        name[64];
     int         rv, rc = 1;
 
-    if (argc != 6 || (seq = strtoull(argv[5], NULL, 10)) == 0) {
+    if ((argc != 6 && argc != 7) || (seq = strtoull(argv[5], NULL, 10)) == 0) {
         fprintf(stderr,
             "usage: evilpeer URL good|forged|replay|equivocate|first|second "
-            "KEYFILE DOMAIN SEQ\n");
+            "KEYFILE DOMAIN SEQ [ISSUED]\n");
         return 2;
     }
     url = argv[1];
     mode = argv[2];
     domain = argv[4];
+    ISSUED = argc == 7 ? strtoll(argv[6], NULL, 10) : (int64_t) time(NULL);
     if (crypto_init() != WEFT_OK || (A = pv_arena_new(MSG_MAX * 4)) == NULL)
         return fail("cannot initialize");
     if ((k = key_for(argv[3], domain)) == NULL) {
