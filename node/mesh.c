@@ -398,6 +398,10 @@ link_free(plink *l)
     pthread_mutex_unlock(&m->mtx);
     if (l->f != NULL)
         l->f->on = NULL;
+    /* A reply that arrived but was never handled is ours to free. */
+    if (l->ph == PH_RECV && nng_aio_result(l->aio) == 0
+        && nng_aio_get_msg(l->aio) != NULL)
+        nng_msg_free(nng_aio_get_msg(l->aio));
     nng_aio_free(l->aio);
     nng_close(l->s);
     outbox_clear(&l->out);
@@ -739,6 +743,7 @@ link_done(plink *l)
         return;
     }
     msg = nng_aio_get_msg(l->aio);
+    nng_aio_set_msg(l->aio, NULL); /* handled: link_free must not free it */
     l->rtt_us = now_us() - l->sent_us;
     l->msgs_in++;
     l->bytes_in += nng_msg_len(msg);

@@ -63,8 +63,11 @@ work_cb(void *arg)
         return;
     }
     if (__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE) || rv == NNG_ECLOSED
-        || rv == NNG_ECANCELED)
+        || rv == NNG_ECANCELED) {
+        if (rv == 0) /* received just as we stop: nobody will answer it */
+            nng_msg_free(nng_aio_get_msg(w->aio));
         return;
+    }
     if (rv != 0) { /* a bad frame (e.g. over the size limit): next one */
         nng_ctx_recv(w->ctx, w->aio);
         return;
