@@ -18,33 +18,62 @@
 #define CLOCK_SKEW (24 * 3600)
 
 typedef struct heads_ctx {
-    pv_arena *a;
-    pv       *heads;
-    weft_err  err;
+    pv_arena  *a;
+    pv        *heads;
+    store_txn *t;
+    weft_err   err;
 } heads_ctx;
+
+/*
+ * tip is the first 8 bytes of the hash of dom's summary at seq: two nodes
+ * with one seq but different tips hold an equivocation. A domain already
+ * flagged has no tip (nil), so flagged nodes stop comparing it.
+ */
+static pv *
+tip(pv_arena *a, store_txn *t, const char *dom, uint64_t seq)
+{
+    store_val v;
+    uint8_t   h[32], k[WEFT_DOMAIN_MAX + 6];
+    size_t    dl = strlen(dom);
+
+    memcpy(k, "flag", 5);
+    memcpy(k + 5, dom, dl);
+    if (seq == 0 || store_get(t, STORE_REF, k, dl + 5, &v) == WEFT_OK
+        || catalog_log_get(t, dom, seq, &v) != WEFT_OK)
+        return pv_nil(a);
+    crypto_blake2b(v.p, v.n, h);
+    return pv_bin(a, h, 8);
+}
 
 static int
 heads_cb(void *ctx, store_val k, store_val v)
 {
     heads_ctx *h = ctx;
     char       dom[WEFT_DOMAIN_MAX + 1];
+    pv        *e;
 
     if (k.n > WEFT_DOMAIN_MAX || v.n != 8)
         return 0;
     memcpy(dom, k.p, k.n);
     dom[k.n] = 0;
-    return h->err = pv_setint(h->a, h->heads, dom, (int64_t) store_be_u64(v.p));
+    /* Each head is [seq, tip]. */
+    if ((e = pv_arr(h->a)) == NULL
+        || pv_push(h->a, e, pv_int(h->a, (int64_t) store_be_u64(v.p)))
+        || pv_push(h->a, e, tip(h->a, h->t, dom, store_be_u64(v.p))))
+        return h->err = WEFT_ENOMEM;
+    return h->err = pv_set(h->a, h->heads, dom, e);
 }
 
 weft_err
 mesh__heads(node *n, pv_arena *a, pv *heads)
 {
-    heads_ctx  h = { a, heads, WEFT_OK };
+    heads_ctx  h = { a, heads, NULL, WEFT_OK };
     store_txn *t;
     weft_err   err;
 
     if ((err = store_begin(n->st, false, &t)) != WEFT_OK)
         return err;
+    h.t = t;
     err = store_each(t, STORE_SEQ, NULL, 0, false, heads_cb, &h);
     store_abort(t);
     return err;
@@ -204,18 +233,36 @@ log_cb(void *ctx, store_val k, store_val v)
 static int
 domain_cb(void *ctx, store_val k, store_val v)
 {
-    miss    *m = ctx;
-    char     dom[WEFT_DOMAIN_MAX + 1];
-    uint8_t  from[WEFT_DOMAIN_MAX + 9];
-    int64_t  theirs;
-    uint64_t ours;
+    miss     *m = ctx;
+    char      dom[WEFT_DOMAIN_MAX + 1];
+    uint8_t   from[WEFT_DOMAIN_MAX + 9];
+    int64_t   theirs;
+    uint64_t  ours;
+    const pv *head;
 
     if (k.n > WEFT_DOMAIN_MAX || v.n != 8 || m->full)
         return m->full ? -1 : 0;
     memcpy(dom, k.p, k.n);
     dom[k.n] = 0;
     ours = store_be_u64(v.p);
-    theirs = pv_getint(m->heads, dom, 0);
+    head = pv_get(m->heads, dom);
+    if (head != NULL
+        && (head->type != PV_ARR || head->u.a.n != 2
+            || head->u.a.v[0]->type != PV_INT))
+        return 0; /* malformed: skip the domain */
+    theirs = head ? head->u.a.v[0]->u.i : 0;
+    if (theirs >= 0 && (uint64_t) theirs == ours && ours > 0) {
+        /* Same seq: send ours if the tips differ (an equivocation). */
+        pv *mine = tip(m->a, m->t, dom, ours);
+
+        if (!pv_equal(mine, head->u.a.v[1])) {
+            store_val e;
+
+            if (catalog_log_get(m->t, dom, ours, &e) == WEFT_OK)
+                log_cb(m, k, e);
+        }
+        return m->full ? -1 : 0;
+    }
     if (theirs < 0 || (uint64_t) theirs >= ours)
         return 0;
     memcpy(from, dom, k.n);
