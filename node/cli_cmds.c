@@ -621,8 +621,9 @@ cmd_peers(cli *c, int argc, char **argv)
             (long long) pv_getint(p, "msgs_in", 0),
             (long long) pv_getint(p, "msgs_out", 0));
         printf("%-28s  %-20s  %-16s  %-10s  %8lld  %8lld  %14s  %lld\n",
-            pv_getstr(p, "url"), dom ? dom : "-", fp ? fp : "-",
-            pv_getstr(p, "state"), (long long) pv_getint(p, "rtt_us", 0),
+            pv_getstr(p, "url") ? pv_getstr(p, "url") : "(inbound)",
+            dom ? dom : "-", fp ? fp : "-", pv_getstr(p, "state"),
+            (long long) pv_getint(p, "rtt_us", 0),
             seen ? (long long) (time(NULL) - seen) : -1LL, io,
             (long long) pv_getint(p, "refusals", 0));
     }

@@ -89,7 +89,7 @@ typedef struct session {
     uint8_t  id[16], nonce[32], key[32];
     char     domain[WEFT_DOMAIN_MAX + 1];
     bool     used, authed;
-    uint64_t last_ms, refusals;
+    uint64_t last_ms, refusals, last_unix, msgs_in;
 } session;
 
 struct mesh {
@@ -967,6 +967,8 @@ on_request(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
     if ((s = session_find(m, req)) == NULL)
         return weft_diagf(d, WEFT_ESTATE, "no such session: say hello");
     s->last_ms = now_ms();
+    s->last_unix = (uint64_t) time(NULL);
+    s->msgs_in++;
     if (s->refusals >= MESH_REFUSALS_MAX)
         return weft_diagf(d, WEFT_ESTATE, "session closed: too many refusals");
     if (strcmp(op, "auth") == 0)
@@ -1255,6 +1257,32 @@ mesh_peer_remove(node *n, const char *url, weft_diag *d)
                  : weft_diagf(d, WEFT_ENOTFOUND, "%s: not a peer", url);
 }
 
+/* inbound lists the peers linked to us (authenticated sessions). */
+static weft_err
+inbound(mesh *m, pv_arena *a, pv *list)
+{
+    for (int i = 0; m != NULL && i < MESH_SESSIONS_MAX; i++) {
+        session *s = &m->sessions[i];
+        pv      *p;
+        char     fp[CRYPTO_FP_CHARS + 1];
+
+        if (!s->used || !s->authed)
+            continue;
+        crypto_fingerprint(s->key, fp);
+        if ((p = pv_map(a)) == NULL || pv_setstr(a, p, "url", NULL)
+            || pv_setstr(a, p, "direction", "in")
+            || pv_setstr(a, p, "domain", s->domain)
+            || pv_setstr(a, p, "fingerprint", fp)
+            || pv_setstr(a, p, "state", "in")
+            || pv_setint(a, p, "last_seen", (int64_t) s->last_unix)
+            || pv_setint(a, p, "msgs_in", (int64_t) s->msgs_in)
+            || pv_setint(a, p, "refusals", (int64_t) s->refusals)
+            || pv_push(a, list, p))
+            return WEFT_ENOMEM;
+    }
+    return WEFT_OK;
+}
+
 static const char *const state_names[] = { "down", "busy", "up" };
 
 weft_err
@@ -1272,6 +1300,7 @@ mesh_peers(node *n, pv_arena *a, pv *list)
         if (l->domain[0])
             crypto_fingerprint(l->key, fp);
         if (pv_setstr(a, p, "url", l->url)
+            || pv_setstr(a, p, "direction", "out")
             || pv_setstr(a, p, "domain", l->domain[0] ? l->domain : NULL)
             || pv_setstr(a, p, "fingerprint", fp[0] ? fp : NULL)
             || pv_setstr(
@@ -1286,5 +1315,5 @@ mesh_peers(node *n, pv_arena *a, pv *list)
             || pv_push(a, list, p))
             return WEFT_ENOMEM;
     }
-    return WEFT_OK;
+    return inbound(m, a, list);
 }
