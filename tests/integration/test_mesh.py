@@ -431,7 +431,8 @@ def test_equivocation_across_a_healed_partition():
 
 # ---- links at run time ------------------------------------------------------
 
-PEER_FIELDS = {"url", "domain", "fingerprint", "state", "last_seen",
+PEER_FIELDS = {"url", "direction", "domain", "fingerprint", "state",
+               "last_seen",
                "rtt_us", "msgs_in", "msgs_out", "bytes_in", "bytes_out",
                "refusals"}
 
@@ -450,6 +451,12 @@ def test_peer_add_and_remove_at_run_time():
     assert p["fingerprint"] == b.ok("status")["fingerprint"], p
     assert p["msgs_in"] > 0 and p["msgs_out"] > 0 and p["bytes_in"] > 0, p
     assert p["refusals"] == 0, p
+    assert p["direction"] == "out", p
+    # b lists a among the peers that dialed it.
+    wait_for(lambda: [q for q in b.ok("peers")["peers"]
+                      if q["direction"] == "in" and q["domain"] == "alpha"],
+             lambda: "b does not list a as inbound:\n" + describe([a, b]),
+             CONVERGE_S)
     r = b.publish(write("b.yaml", doc("bee")))[0]
     wait_for(lambda: holds(a, "bravo/bee", hash=r["hash"]),
              lambda: "bravo/bee did not reach a:\n" + describe([a, b]),
