@@ -7,19 +7,21 @@
  * link that times out is marked down and retried with backoff and jitter.
  *
  * Protocol (canonical msgpack maps; docs/protocol.md):
- *   hello {domain, key, nonce, url}  -> {domain, key, nonce, sig, session,
- *                                        peers}
+ *   hello {domain, key, nonce, rec}  -> {domain, key, nonce, sig, session,
+ *                                        peers: [signed records]}
  *   auth  {session, sig}             -> {}
  *   push  {session, envs}            -> {accepted, refused}
- *   sync  {session, heads}           -> {envs, heads, more}
+ *   sync  {session, hd | heads}      -> {same} | {envs, heads, more}
+ *   fetch {session, id}              -> {desc}
  * Each side proves its domain key by signing the other's fresh nonce
  * (with both keys, under the "weft/hello/v1" prefix). Summaries are
- * verified one by one whatever link brings them.
+ * verified one by one whatever link brings them. This file holds the
+ * outbound links and the node's side; mesh_serve.c answers the socket.
  *
  * Threads: nng runs the aio callbacks; they only move a finished link onto
  * a queue and wake the loop (uv_async_send). All state lives on the loop.
  */
-#include "node/mesh.h"
+#include "node/mesh_int.h"
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -28,93 +30,6 @@
 #include <string.h>
 #include <time.h>
 #include <uv.h>
-
-#define HELLO_PREFIX "weft/hello/v1"
-
-typedef enum { L_DOWN, L_WAIT, L_READY } lstate;
-typedef enum { OP_NONE, OP_HELLO, OP_AUTH, OP_PUSH, OP_SYNC, OP_FETCH } lop;
-typedef enum { PH_SEND, PH_RECV } phase;
-
-typedef struct outbox {
-    uint8_t **env;
-    size_t   *len;
-    size_t    n, cap, bytes;
-} outbox;
-
-typedef struct plink {
-    struct mesh  *m;
-    char          url[MESH_URL_MAX];
-    nng_socket    s;
-    nng_ctx       ctx;
-    nng_aio      *aio;
-    lstate        state;
-    lop           op;
-    phase         ph; /* touched by the aio callback while op is in flight */
-    bool          authed, queued, gone;
-    uint8_t       nonce[32], session[16], key[32];
-    char          domain[WEFT_DOMAIN_MAX + 1];
-    uint64_t      sent_us, rtt_us, last_seen, backoff_ms, retry_ms;
-    uint64_t      msgs_in, msgs_out, bytes_in, bytes_out, refusals, fails;
-    outbox        out;
-    struct fetch *f;    /* the fetch in flight on this link */
-    struct plink *next; /* the done queue */
-} plink;
-
-/* A descriptor being fetched from peers for a waiting CLI request. */
-typedef struct fetch {
-    bool          used;
-    char          id[WEFT_ID_MAX + 1];
-    uint8_t       body[32];
-    uint8_t      *req; /* the CLI request, answered again when done */
-    size_t        len;
-    server_req   *later;
-    uint8_t       tried[MESH_LINKS_MAX][32];
-    int           ntried;
-    uint64_t      deadline_ms;
-    struct plink *on; /* the link asked now, or NULL */
-} fetch;
-
-/* A peer the node knows of: from --peer, peer add, the store, or a
- * signed record passed along by another peer (then with its key). */
-typedef struct known {
-    char    url[MESH_URL_MAX];
-    bool    has_key;
-    uint8_t key[32];
-    int64_t ts;
-    uint8_t rec[PROTO_PEER_RECORD_MAX]; /* the signed record, if any */
-    size_t  reclen;
-} known;
-
-typedef struct session {
-    uint8_t  id[16], nonce[32], key[32];
-    char     domain[WEFT_DOMAIN_MAX + 1];
-    bool     used, authed;
-    uint64_t last_ms, refusals, last_unix, msgs_in;
-} session;
-
-struct mesh {
-    node           *n;
-    uv_loop_t      *loop;
-    uv_async_t      async;
-    uv_timer_t      timer;
-    pthread_mutex_t mtx;
-    plink          *head, *tail; /* finished requests, for the loop */
-    plink          *links[MESH_LINKS_MAX];
-    int             nlinks;
-    known           known[MESH_KNOWN_MAX]; /* the passive list */
-    int             nknown;
-    weft_buf        myrec; /* our own signed peer record (with --listen) */
-    session         sessions[MESH_SESSIONS_MAX];
-    fetch           fetches[MESH_FETCH_MAX];
-    struct {
-        uint8_t  key[32];
-        uint64_t until_ms, dur_ms;
-    } bans[MESH_BANS_MAX]; /* misbehaving peers, backed off */
-    server  *srv;
-    char     listen[MESH_URL_MAX];
-    uint64_t interval_ms, pushed_own, accepted, refused;
-    int      closing;
-};
 
 static uint64_t
 now_us(void)
@@ -125,8 +40,8 @@ now_us(void)
     return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
 }
 
-static uint64_t
-now_ms(void)
+uint64_t
+mesh__now_ms(void)
 {
     return now_us() / 1000;
 }
@@ -342,7 +257,7 @@ link_down(plink *l, const char *why)
         l->backoff_ms = MESH_BACKOFF_MAX_MS;
     /* Jitter of +-25% keeps a restarted mesh from reconnecting in step. */
     jitter = crypto_uniform((uint32_t) (l->backoff_ms / 2) + 1);
-    l->retry_ms = now_ms() + l->backoff_ms * 3 / 4 + jitter;
+    l->retry_ms = mesh__now_ms() + l->backoff_ms * 3 / 4 + jitter;
 }
 
 static plink *
@@ -439,8 +354,8 @@ know(mesh *m, const char *url)
  * url): the url is then bound to the record's key, and a link to it must
  * meet that key at hello.
  */
-static bool
-know_record(mesh *m, const uint8_t *p, size_t len)
+bool
+mesh__know_record(mesh *m, const uint8_t *p, size_t len)
 {
     pv_arena *a = pv_arena_new(1 << 14);
     pv       *rec;
@@ -530,7 +445,7 @@ hello_ok(plink *l, const pv *rep)
          && i < MESH_RECORDS_MAX;
          i++)
         if (peers->u.a.v[i]->type == PV_BIN)
-            know_record(l->m, (const uint8_t *) peers->u.a.v[i]->u.s.p,
+            mesh__know_record(l->m, (const uint8_t *) peers->u.a.v[i]->u.s.p,
                 peers->u.a.v[i]->u.s.len);
     return true;
 }
@@ -613,7 +528,7 @@ fetch_ask(mesh *m, fetch *f, bool *waiting)
 static void
 fetch_step(mesh *m)
 {
-    uint64_t now = now_ms();
+    uint64_t now = mesh__now_ms();
 
     for (int i = 0; i < MESH_FETCH_MAX; i++) {
         fetch *f = &m->fetches[i];
@@ -674,7 +589,7 @@ mesh_fetch(node *n, const char *id, const uint8_t body[32], const uint8_t *req,
     memcpy(f->req, req, len);
     f->len = len;
     f->later = later;
-    f->deadline_ms = now_ms() + MESH_TIMEOUT_MS;
+    f->deadline_ms = mesh__now_ms() + MESH_TIMEOUT_MS;
     fetch_step(m);
     return WEFT_OK;
 }
@@ -783,7 +698,7 @@ static void
 tick(uv_timer_t *t)
 {
     mesh    *m = t->data;
-    uint64_t now = now_ms();
+    uint64_t now = mesh__now_ms();
     plink   *ready[MESH_LINKS_MAX];
     int      nready = 0;
 
@@ -799,259 +714,6 @@ tick(uv_timer_t *t)
     fetch_step(m);
     if (nready > 0)
         send_sync(ready[crypto_uniform((uint32_t) nready)], false);
-}
-
-/* ---- the peer socket: sessions and requests ----------------------------- */
-
-static session *
-session_find(mesh *m, const pv *req)
-{
-    const pv *id = pv_get(req, "session");
-
-    if (id == NULL || id->type != PV_BIN || id->u.s.len != 16)
-        return NULL;
-    for (int i = 0; i < MESH_SESSIONS_MAX; i++)
-        if (m->sessions[i].used
-            && memcmp(m->sessions[i].id, id->u.s.p, 16) == 0)
-            return &m->sessions[i];
-    return NULL;
-}
-
-/* session_new takes a free slot, or the least recently used one. */
-static session *
-session_new(mesh *m)
-{
-    session *s = &m->sessions[0];
-
-    for (int i = 0; i < MESH_SESSIONS_MAX; i++) {
-        if (!m->sessions[i].used) {
-            s = &m->sessions[i];
-            break;
-        }
-        if (m->sessions[i].last_ms < s->last_ms)
-            s = &m->sessions[i];
-    }
-    memset(s, 0, sizeof(*s));
-    s->used = true;
-    s->last_ms = now_ms();
-    crypto_random(s->id, 16);
-    crypto_random(s->nonce, 32);
-    return s;
-}
-
-/* banned returns the ms a key is still shut out for (0: not). */
-static uint64_t
-banned(mesh *m, const uint8_t *key)
-{
-    uint64_t now = now_ms();
-
-    for (int i = 0; i < MESH_BANS_MAX; i++)
-        if (memcmp(m->bans[i].key, key, 32) == 0 && m->bans[i].until_ms > now)
-            return m->bans[i].until_ms - now;
-    return 0;
-}
-
-/* ban shuts a misbehaving key out, twice as long each time. */
-static void
-ban(mesh *m, const uint8_t *key, const char *domain)
-{
-    int slot = 0;
-
-    for (int i = 0; i < MESH_BANS_MAX; i++) {
-        if (memcmp(m->bans[i].key, key, 32) == 0) {
-            slot = i;
-            break;
-        }
-        if (m->bans[i].until_ms < m->bans[slot].until_ms)
-            slot = i;
-    }
-    if (memcmp(m->bans[slot].key, key, 32) != 0) {
-        memcpy(m->bans[slot].key, key, 32);
-        m->bans[slot].dur_ms = 0;
-    }
-    m->bans[slot].dur_ms = m->bans[slot].dur_ms
-        ? (m->bans[slot].dur_ms * 2 > MESH_BAN_MAX_MS
-                ? MESH_BAN_MAX_MS
-                : m->bans[slot].dur_ms * 2)
-        : MESH_BAN_MIN_MS;
-    m->bans[slot].until_ms = now_ms() + m->bans[slot].dur_ms;
-    log_msg(LOG_WARN,
-        "peer of domain '%s' refused %d times: shut out for "
-        "%llu ms",
-        domain, MESH_REFUSALS_MAX, (unsigned long long) m->bans[slot].dur_ms);
-}
-
-static weft_err
-on_hello(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
-{
-    node       *n = m->n;
-    const pv   *key = pv_get(req, "key"), *nonce = pv_get(req, "nonce");
-    const char *dom = pv_getstr(req, "domain");
-    const pv   *rec = pv_get(req, "rec");
-    uint8_t     msg[96], sig[64];
-    session    *s;
-    pv         *peers = pv_arr(a);
-
-    if (dom == NULL || strlen(dom) > WEFT_DOMAIN_MAX || key == NULL
-        || key->type != PV_BIN || key->u.s.len != 32 || nonce == NULL
-        || nonce->type != PV_BIN || nonce->u.s.len != 32 || peers == NULL)
-        return weft_diagf(d, WEFT_EINVAL, "hello: expected domain, key, nonce");
-    if (banned(m, (const uint8_t *) key->u.s.p))
-        return weft_diagf(d, WEFT_ESTATE,
-            "hello: this key misbehaved and is shut out for %llu ms",
-            (unsigned long long) banned(m, (const uint8_t *) key->u.s.p));
-    s = session_new(m);
-    snprintf(s->domain, sizeof(s->domain), "%s", dom);
-    memcpy(s->key, key->u.s.p, 32);
-    memcpy(msg, nonce->u.s.p, 32);
-    memcpy(msg + 32, key->u.s.p, 32);
-    memcpy(msg + 64, crypto_key_public(n->key), 32);
-    if (crypto_sign_msg(n->key, HELLO_PREFIX, msg, 96, sig) != WEFT_OK)
-        return WEFT_EINVAL;
-    /* The caller's own signed record: we may link back (next tick). */
-    if (rec != NULL && rec->type == PV_BIN)
-        know_record(m, (const uint8_t *) rec->u.s.p, rec->u.s.len);
-    /* Peer exchange: our record, then records of peers we know. */
-    if (m->myrec.len > 0)
-        pv_push(a, peers, pv_bin(a, m->myrec.p, m->myrec.len));
-    for (int i = 0; i < m->nknown && peers->u.a.n < MESH_RECORDS_MAX; i++)
-        if (m->known[i].reclen > 0)
-            pv_push(a, peers, pv_bin(a, m->known[i].rec, m->known[i].reclen));
-    if (pv_setstr(a, rep, "domain", n->domain)
-        || pv_set(a, rep, "key", pv_bin(a, crypto_key_public(n->key), 32))
-        || pv_set(a, rep, "nonce", pv_bin(a, s->nonce, 32))
-        || pv_set(a, rep, "sig", pv_bin(a, sig, 64))
-        || pv_set(a, rep, "session", pv_bin(a, s->id, 16))
-        || pv_set(a, rep, "peers", peers))
-        return WEFT_ENOMEM;
-    return WEFT_OK;
-}
-
-static weft_err
-on_auth(mesh *m, session *s, const pv *req, weft_diag *d)
-{
-    const pv *sig = pv_get(req, "sig");
-    uint8_t   msg[96];
-    weft_err  err;
-
-    if (sig == NULL || sig->type != PV_BIN || sig->u.s.len != 64)
-        return weft_diagf(d, WEFT_EINVAL, "auth: expected sig");
-    memcpy(msg, s->nonce, 32);
-    memcpy(msg + 32, crypto_key_public(m->n->key), 32);
-    memcpy(msg + 64, s->key, 32);
-    if (crypto_verify_msg(
-            s->key, HELLO_PREFIX, msg, 96, (const uint8_t *) sig->u.s.p)
-        != WEFT_OK)
-        return weft_diagf(d, WEFT_EBADSIG,
-            "auth: the key proof does not "
-            "verify");
-    if ((err = mesh__bind(m->n, s->domain, s->key)) != WEFT_OK)
-        return weft_diagf(
-            d, err, "auth: domain '%s' is bound to another key", s->domain);
-    s->authed = true;
-    return WEFT_OK;
-}
-
-static weft_err
-on_request(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
-{
-    const char *op = pv_getstr(req, "op");
-    session    *s;
-    uint64_t    refused = 0;
-    weft_err    err = WEFT_OK;
-
-    if (op == NULL)
-        return weft_diagf(d, WEFT_EINVAL, "expected an 'op'");
-    if (strcmp(op, "hello") == 0)
-        return on_hello(m, req, a, rep, d);
-    if ((s = session_find(m, req)) == NULL)
-        return weft_diagf(d, WEFT_ESTATE, "no such session: say hello");
-    s->last_ms = now_ms();
-    s->last_unix = (uint64_t) time(NULL);
-    s->msgs_in++;
-    if (s->refusals >= MESH_REFUSALS_MAX)
-        return weft_diagf(d, WEFT_ESTATE, "session closed: too many refusals");
-    if (strcmp(op, "auth") == 0)
-        return on_auth(m, s, req, d);
-    if (!s->authed)
-        return weft_diagf(d, WEFT_ESTATE, "session not authenticated");
-    if (strcmp(op, "push") == 0) {
-        const pv *envs = pv_get(req, "envs");
-
-        if (envs == NULL || envs->type != PV_ARR)
-            return weft_diagf(d, WEFT_EINVAL, "push: expected envs");
-        err = pv_setint(a, rep, "accepted",
-            (int64_t) mesh__receive(m->n, envs, s->key, true, &refused));
-    } else if (strcmp(op, "sync") == 0) {
-        const pv *heads = pv_get(req, "heads"), *hd = pv_get(req, "hd");
-        pv       *envs = pv_arr(a), *mine = pv_map(a);
-        uint8_t   h[32];
-        bool      more;
-
-        if (hd != NULL && hd->type == PV_BIN && hd->u.s.len == 32 && mine
-            && mesh__heads(m->n, a, mine) == WEFT_OK
-            && proto_hash(mine, h) == WEFT_OK)
-            return pv_set(
-                a, rep, "same", pv_bool(a, memcmp(h, hd->u.s.p, 32) == 0));
-        if (heads == NULL || heads->type != PV_MAP || !envs || !mine)
-            return weft_diagf(d, WEFT_EINVAL, "sync: expected heads or hd");
-        more = mesh__missing(m->n, a, heads, MESH_BATCH_BYTES, envs);
-        if ((err = mesh__heads(m->n, a, mine))
-            || (err = pv_set(a, rep, "envs", envs))
-            || (err = pv_set(a, rep, "heads", mine))
-            || (err = pv_set(a, rep, "more", pv_bool(a, more))))
-            return err;
-    } else if (strcmp(op, "fetch") == 0) {
-        const char *id = pv_getstr(req, "id");
-
-        if (id == NULL)
-            return weft_diagf(d, WEFT_EINVAL, "fetch: expected id");
-        err = pv_set(a, rep, "desc", mesh__descriptor(m->n, a, id));
-    } else
-        return weft_diagf(d, WEFT_EINVAL, "unknown op '%.32s'", op);
-    s->refusals += refused;
-    m->refused += refused;
-    if (s->refusals >= MESH_REFUSALS_MAX) {
-        ban(m, s->key, s->domain);
-        s->used = false; /* the session ends: a new hello is refused */
-    }
-    if (err == WEFT_OK)
-        err = pv_setint(a, rep, "refused", (int64_t) refused);
-    return err;
-}
-
-bool
-mesh_handle(
-    node *n, const uint8_t *p, size_t len, weft_buf *out, server_req *later)
-{
-    mesh     *m = n->mesh;
-    pv_arena *a = pv_arena_new((size_t) MESH_MSG_MAX * 8);
-    pv       *req, *rep;
-    weft_diag d = { "" };
-    weft_err  err;
-
-    (void) later;
-    if (a == NULL || (rep = pv_map(a)) == NULL) {
-        pv_arena_free(a);
-        return true;
-    }
-    if ((err = proto_decode(a, p, len, &req, &d)) == WEFT_OK)
-        err = req->type == PV_MAP ? on_request(m, req, a, rep, &d)
-                                  : weft_diagf(&d, WEFT_EINVAL, "not a map");
-    if (err == WEFT_OK)
-        err = pv_set(a, rep, "ok", pv_bool(a, true));
-    if (err != WEFT_OK) {
-        m->refused++;
-        log_msg(LOG_DEBUG, "peer request refused: %s", d.msg);
-        rep = pv_map(a);
-        pv_set(a, rep, "ok", pv_bool(a, false));
-        pv_setint(a, rep, "code", err);
-        pv_setstr(a, rep, "error", d.msg[0] ? d.msg : weft_strerror(err));
-    }
-    if (rep != NULL && proto_encode(rep, out) != WEFT_OK)
-        out->len = 0;
-    pv_arena_free(a);
-    return true;
 }
 
 /* ---- the node's side ---------------------------------------------------- */
@@ -1257,32 +919,6 @@ mesh_peer_remove(node *n, const char *url, weft_diag *d)
                  : weft_diagf(d, WEFT_ENOTFOUND, "%s: not a peer", url);
 }
 
-/* inbound lists the peers linked to us (authenticated sessions). */
-static weft_err
-inbound(mesh *m, pv_arena *a, pv *list)
-{
-    for (int i = 0; m != NULL && i < MESH_SESSIONS_MAX; i++) {
-        session *s = &m->sessions[i];
-        pv      *p;
-        char     fp[CRYPTO_FP_CHARS + 1];
-
-        if (!s->used || !s->authed)
-            continue;
-        crypto_fingerprint(s->key, fp);
-        if ((p = pv_map(a)) == NULL || pv_setstr(a, p, "url", NULL)
-            || pv_setstr(a, p, "direction", "in")
-            || pv_setstr(a, p, "domain", s->domain)
-            || pv_setstr(a, p, "fingerprint", fp)
-            || pv_setstr(a, p, "state", "in")
-            || pv_setint(a, p, "last_seen", (int64_t) s->last_unix)
-            || pv_setint(a, p, "msgs_in", (int64_t) s->msgs_in)
-            || pv_setint(a, p, "refusals", (int64_t) s->refusals)
-            || pv_push(a, list, p))
-            return WEFT_ENOMEM;
-    }
-    return WEFT_OK;
-}
-
 static const char *const state_names[] = { "down", "busy", "up" };
 
 weft_err
@@ -1315,5 +951,5 @@ mesh_peers(node *n, pv_arena *a, pv *list)
             || pv_push(a, list, p))
             return WEFT_ENOMEM;
     }
-    return inbound(m, a, list);
+    return mesh__inbound(m, a, list);
 }
