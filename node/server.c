@@ -232,13 +232,16 @@ server_stop(server *s)
 {
     if (s == NULL)
         return;
-    /* Callbacks see the flag and re-arm nothing; closing the socket aborts
-     * what is in flight, and after nng_aio_stop no callback is running or
-     * will run, so the queue is ours alone. */
+    /* Callbacks see the flag and re-arm nothing. Stopping every aio first
+     * cancels what is in flight (a reply stuck on a slow peer included)
+     * and waits for its callback, so closing the contexts and the socket
+     * has nothing left to wait for; the queue is then ours alone. */
     __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
-    nng_close(s->sock);
     for (int i = 0; i < s->nw; i++)
         nng_aio_stop(s->w[i].aio);
+    for (int i = 0; i < s->nw; i++)
+        nng_ctx_close(s->w[i].ctx);
+    nng_close(s->sock);
     for (work *w = s->head; w != NULL; w = w->next)
         nng_msg_free(w->req);
     s->head = s->tail = NULL;
