@@ -393,11 +393,15 @@ expected(mesh *m, const char *url)
 static void
 fill(mesh *m)
 {
-    for (int i = 0; i < m->nknown && m->nlinks < MESH_LINKS_MAX; i++) {
+    /* Start at a random place in the passive list: links taken in list
+     * order would pile onto the nodes every list starts with. */
+    int start = m->nknown > 0 ? (int) crypto_uniform((uint32_t) m->nknown) : 0;
+
+    for (int j = 0; j < m->nknown && m->nlinks < MESH_LINKS_MAX; j++) {
+        known *k = &m->known[(start + j) % m->nknown];
         plink *l;
 
-        if (linked(m, m->known[i].url)
-            || (l = link_new(m, m->known[i].url)) == NULL)
+        if (linked(m, k->url) || (l = link_new(m, k->url)) == NULL)
             continue;
         m->links[m->nlinks++] = l;
     }
