@@ -21,13 +21,16 @@
 #define MESH_TIMEOUT_MS     5000       /* a request's reply deadline */
 #define MESH_BACKOFF_MIN_MS 250
 #define MESH_BACKOFF_MAX_MS 30000
-#define MESH_FANOUT         3     /* peers a new summary is pushed to */
-#define MESH_REFUSALS_MAX   64    /* refusals before a session ends */
-#define MESH_BANS_MAX       32    /* misbehaving keys remembered */
-#define MESH_BAN_MIN_MS     10000 /* first shut-out; doubles each time */
-#define MESH_BAN_MAX_MS     600000
-#define MESH_RECORDS_MAX    16 /* peer records in one hello reply */
-#define MESH_FETCH_MAX      8  /* descriptor fetches at once */
+/* Push fanout: with forward-once gossip a fanout f misses about N e^-f of
+ * N nodes (anti-entropy repairs them, a second later); 8 keeps that near
+ * zero at the sizes weft runs. */
+#define MESH_FANOUT       8     /* peers a new summary is pushed to */
+#define MESH_REFUSALS_MAX 64    /* refusals before a session ends */
+#define MESH_BANS_MAX     32    /* misbehaving keys remembered */
+#define MESH_BAN_MIN_MS   10000 /* first shut-out; doubles each time */
+#define MESH_BAN_MAX_MS   600000
+#define MESH_RECORDS_MAX  16 /* peer records in one hello reply */
+#define MESH_FETCH_MAX    8  /* descriptor fetches at once */
 
 typedef struct mesh  mesh;
 typedef struct plink plink;
