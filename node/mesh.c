@@ -172,6 +172,7 @@ send_hello(plink *l)
         && !pv_setstr(a, req, "domain", n->domain)
         && !pv_set(a, req, "key", pv_bin(a, crypto_key_public(n->key), 32))
         && !pv_set(a, req, "nonce", pv_bin(a, l->nonce, 32))
+        && !pv_setint(a, req, "inbound", mesh__inbound_count(l->m))
         && !pv_set(a, req, "rec",
             l->m->myrec.len ? pv_bin(a, l->m->myrec.p, l->m->myrec.len)
                             : pv_nil(a)))
@@ -379,6 +380,14 @@ mesh__know_record(mesh *m, const uint8_t *p, size_t len)
     return ok;
 }
 
+void
+mesh__dialback(mesh *m, const uint8_t *rec, size_t len)
+{
+    for (int i = 0; i < m->nknown; i++)
+        if (m->known[i].reclen == len && memcmp(m->known[i].rec, rec, len) == 0)
+            m->known[i].dialback = true;
+}
+
 /* expected returns the key a record bound url to, or NULL. */
 static const uint8_t *
 expected(mesh *m, const char *url)
@@ -403,6 +412,18 @@ fill(mesh *m)
 
         if (linked(m, k->url) || (l = link_new(m, k->url)) == NULL)
             continue;
+        m->links[m->nlinks++] = l;
+    }
+    /* A peer that few others dial would get no pushes: dial it back, in
+     * the few slots kept for that. */
+    for (int i = 0; i < m->nknown && m->nlinks < MESH_LINKS_ALL; i++) {
+        known *k = &m->known[i];
+        plink *l;
+
+        if (!k->dialback || linked(m, k->url)
+            || (l = link_new(m, k->url)) == NULL)
+            continue;
+        k->dialback = false;
         m->links[m->nlinks++] = l;
     }
 }
@@ -540,7 +561,7 @@ fetch_step(mesh *m)
 
         if (!f->used || f->on != NULL)
             continue;
-        if (now > f->deadline_ms || f->ntried == MESH_LINKS_MAX
+        if (now > f->deadline_ms || f->ntried == MESH_LINKS_ALL
             || (!fetch_ask(m, f, &waiting) && !waiting))
             fetch_done(m, f);
     }
@@ -703,7 +724,7 @@ tick(uv_timer_t *t)
 {
     mesh    *m = t->data;
     uint64_t now = mesh__now_ms();
-    plink   *ready[MESH_LINKS_MAX];
+    plink   *ready[MESH_LINKS_ALL];
     int      nready = 0;
 
     fill(m);
@@ -745,7 +766,7 @@ mesh__forward(
     node *n, uint8_t **envs, size_t *lens, size_t count, const uint8_t *from)
 {
     mesh  *m = n->mesh;
-    plink *pick[MESH_LINKS_MAX];
+    plink *pick[MESH_LINKS_ALL];
     int    np = 0;
 
     if (m == NULL || count == 0)

@@ -11,7 +11,10 @@
 
 #include "node/node.h"
 
-#define MESH_LINKS_MAX      8          /* active outbound links */
+#define MESH_LINKS_MAX      8 /* active outbound links */
+#define MESH_DIALBACK_MAX   4 /* more, to peers no one else dials */
+#define MESH_LINKS_ALL      (MESH_LINKS_MAX + MESH_DIALBACK_MAX)
+#define MESH_LONELY         2          /* fewer inbound peers asks dial-back */
 #define MESH_KNOWN_MAX      256        /* known peer urls (passive list) */
 #define MESH_SESSIONS_MAX   128        /* inbound sessions held */
 #define MESH_URL_MAX        256        /* bytes in a peer url */

@@ -52,7 +52,7 @@ typedef struct fetch {
     uint8_t      *req; /* the CLI request, answered again when done */
     size_t        len;
     server_req   *later;
-    uint8_t       tried[MESH_LINKS_MAX][32];
+    uint8_t       tried[MESH_LINKS_ALL][32];
     int           ntried;
     uint64_t      deadline_ms;
     struct plink *on; /* the link asked now, or NULL */
@@ -67,6 +67,7 @@ typedef struct known {
     int64_t ts;
     uint8_t rec[PROTO_PEER_RECORD_MAX]; /* the signed record, if any */
     size_t  reclen;
+    bool    dialback; /* it said few peers dial it: link to it anyway */
 } known;
 
 typedef struct session {
@@ -83,7 +84,7 @@ struct mesh {
     uv_timer_t      timer;
     pthread_mutex_t mtx;
     plink          *head, *tail; /* finished requests, for the loop */
-    plink          *links[MESH_LINKS_MAX];
+    plink          *links[MESH_LINKS_ALL];
     int             nlinks;
     known           known[MESH_KNOWN_MAX]; /* the passive list */
     int             nknown;
@@ -106,6 +107,12 @@ uint64_t mesh__now_ms(void);
 /* mesh__know_record verifies a signed peer record and keeps it in the
  * passive list; false when it does not verify or does not fit. */
 bool mesh__know_record(mesh *m, const uint8_t *p, size_t len);
+
+/* mesh__inbound_count counts the authenticated inbound peers. */
+int64_t mesh__inbound_count(const mesh *m);
+
+/* mesh__dialback marks the peer of a known record for a dial-back link. */
+void mesh__dialback(mesh *m, const uint8_t *rec, size_t len);
 
 /* mesh__inbound appends the authenticated inbound peers to list. */
 weft_err mesh__inbound(mesh *m, pv_arena *a, pv *list);

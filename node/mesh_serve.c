@@ -119,8 +119,10 @@ on_hello(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
     if (crypto_sign_msg(n->key, HELLO_PREFIX, msg, 96, sig) != WEFT_OK)
         return WEFT_EINVAL;
     /* The caller's own signed record: we may link back (next tick). */
-    if (rec != NULL && rec->type == PV_BIN)
-        mesh__know_record(m, (const uint8_t *) rec->u.s.p, rec->u.s.len);
+    if (rec != NULL && rec->type == PV_BIN
+        && mesh__know_record(m, (const uint8_t *) rec->u.s.p, rec->u.s.len)
+        && pv_getint(req, "inbound", MESH_LONELY) < MESH_LONELY)
+        mesh__dialback(m, (const uint8_t *) rec->u.s.p, rec->u.s.len);
     /* Peer exchange: our record, then records of peers we know. */
     if (m->myrec.len > 0)
         pv_push(a, peers, pv_bin(a, m->myrec.p, m->myrec.len));
@@ -288,4 +290,14 @@ mesh__inbound(mesh *m, pv_arena *a, pv *list)
             return WEFT_ENOMEM;
     }
     return WEFT_OK;
+}
+
+int64_t
+mesh__inbound_count(const mesh *m)
+{
+    int64_t n = 0;
+
+    for (int i = 0; i < MESH_SESSIONS_MAX; i++)
+        n += m->sessions[i].used && m->sessions[i].authed;
+    return n;
 }
