@@ -183,8 +183,7 @@ seal(const crypto_key *k, const char *domain, const char *name,
     /* The body hash names a descriptor no node holds: summaries alone. */
     crypto_blake2b((const uint8_t *) desc, strlen(desc), body);
     weft_buf_init(env, WEFT_SUMMARY_MAX * 2);
-    if (proto_summary_build(A, m, crypto_key_public(k), body, seq,
-            ISSUED, &sum)
+    if (proto_summary_build(A, m, crypto_key_public(k), body, seq, ISSUED, &sum)
             != WEFT_OK
         || proto_envelope_seal(sum, k, env) != WEFT_OK)
         return fail("cannot build a summary");

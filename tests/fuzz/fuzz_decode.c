@@ -32,8 +32,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (b.len != size || memcmp(b.p, data, size) != 0) {
         fprintf(stderr,
-            "fuzz_decode: re-encoding differs (%zu bytes in, %zu out)\n",
-            size, b.len);
+            "fuzz_decode: re-encoding differs (%zu bytes in, %zu out)\n", size,
+            b.len);
         abort();
     }
 done:
