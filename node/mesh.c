@@ -705,7 +705,8 @@ async_cb(uv_async_t *h)
     mesh  *m = h->data;
     plink *l;
 
-    for (;;) {
+    /* Bounded per wake-up, like server.c: other handles get their turn. */
+    for (int i = 0; i < MESH_LINKS_ALL; i++) {
         pthread_mutex_lock(&m->mtx);
         if ((l = m->head) != NULL && (m->head = l->next) == NULL)
             m->tail = NULL;
@@ -716,6 +717,11 @@ async_cb(uv_async_t *h)
             return;
         link_done(l);
     }
+    pthread_mutex_lock(&m->mtx);
+    l = m->head;
+    pthread_mutex_unlock(&m->mtx);
+    if (l != NULL && !__atomic_load_n(&m->closing, __ATOMIC_ACQUIRE))
+        uv_async_send(&m->async);
 }
 
 /* tick runs every interval: reconnect, fill, and one anti-entropy round. */

@@ -138,7 +138,11 @@ async_cb(uv_async_t *h)
     server *s = h->data;
     work   *w;
 
-    for (;;) {
+    /* At most one request per context per wake-up: a socket that keeps
+     * receiving (peers during a bulk copy) must not starve the loop's
+     * other handles, the CLI socket among them. What is left wakes us
+     * again after they have run. */
+    for (int i = 0; i < SERVER_CTXS; i++) {
         pthread_mutex_lock(&s->mtx);
         if ((w = s->head) != NULL && (s->head = w->next) == NULL)
             s->tail = NULL;
@@ -147,6 +151,11 @@ async_cb(uv_async_t *h)
             return;
         answer(s, w);
     }
+    pthread_mutex_lock(&s->mtx);
+    w = s->head;
+    pthread_mutex_unlock(&s->mtx);
+    if (w != NULL && !__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE))
+        uv_async_send(&s->async);
 }
 
 /*
