@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,12 +301,37 @@ identity(node *n, const char *want, weft_diag *d)
     return WEFT_OK;
 }
 
+/*
+ * watchdog ends the process if shutting down takes longer than
+ * SHUTDOWN_MAX_S. Every commit is synced when it is made, so nothing is
+ * lost by not closing the store; what can hang is nng closing sockets
+ * with many peers (seen, rarely, with nng 1.5.2), and a supervisor must
+ * not wait on that forever.
+ */
+#define SHUTDOWN_MAX_S 10
+
+static void *
+watchdog(void *arg)
+{
+    (void) arg;
+    sleep(SHUTDOWN_MAX_S);
+    log_msg(LOG_WARN,
+        "shutdown took over %d s (nng closing sockets): "
+        "exiting now; every commit was already synced",
+        SHUTDOWN_MAX_S);
+    _exit(0);
+    return NULL;
+}
+
 static void
 on_signal(uv_signal_t *h, int sig)
 {
-    node *n = h->data;
+    node     *n = h->data;
+    pthread_t t;
 
     log_msg(LOG_INFO, "signal %d: shutting down", sig);
+    if (pthread_create(&t, NULL, watchdog, NULL) == 0)
+        pthread_detach(t);
     mesh_stop(n->mesh);
     server_stop(n->srv);
     n->srv = NULL;
