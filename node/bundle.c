@@ -16,9 +16,6 @@
 #include <string.h>
 #include <time.h>
 
-/* How far a summary's issue time may be ahead of this node's clock. */
-#define CLOCK_SKEW (24 * 3600)
-
 typedef struct exp_ctx {
     node      *n;
     store_txn *t;
@@ -202,13 +199,9 @@ check_entry(pv_arena *a, const pv *ent, uint32_t i, pv **sum, weft_diag *d)
              a, (const uint8_t *) env->u.s.p, env->u.s.len, sum, &sub))
         != WEFT_OK)
         return weft_diagf(d, err, "bundle entry %u: %s", i, sub.msg);
-    if (pv_getint(*sum, "expires", 0) <= (int64_t) time(NULL))
-        return weft_diagf(d, WEFT_ESTATE, "bundle entry %u (%s): expired", i,
-            pv_getstr(*sum, "id"));
-    if (pv_getint(*sum, "issued", 0) > (int64_t) time(NULL) + CLOCK_SKEW)
-        return weft_diagf(d, WEFT_ESCHEMA,
-            "bundle entry %u (%s): issued in the future", i,
-            pv_getstr(*sum, "id"));
+    if ((err = proto_summary_fresh(*sum, (int64_t) time(NULL), &sub)))
+        return weft_diagf(d, err, "bundle entry %u (%s): %s", i,
+            pv_getstr(*sum, "id"), sub.msg);
     if (desc->type == PV_NIL)
         return WEFT_OK;
     crypto_blake2b((const uint8_t *) desc->u.s.p, desc->u.s.len, h);

@@ -14,9 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-/* How far a summary's issue time may run ahead of our clock. */
-#define CLOCK_SKEW (24 * 3600)
-
 typedef struct heads_ctx {
     pv_arena  *a;
     pv        *heads;
@@ -107,16 +104,6 @@ governed(node *n, const pv *sum)
     return true;
 }
 
-/* fresh refuses expired summaries and those issued in the future. */
-static bool
-fresh(const pv *sum)
-{
-    int64_t now = (int64_t) time(NULL);
-
-    return pv_getint(sum, "expires", 0) > now
-        && pv_getint(sum, "issued", 0) <= now + CLOCK_SKEW;
-}
-
 typedef struct recv {
     uint8_t **env;
     size_t   *len;
@@ -161,7 +148,8 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
             || proto_envelope_open(
                    a, (const uint8_t *) e->u.s.p, e->u.s.len, &sum, &d)
                 != WEFT_OK
-            || !fresh(sum) || !governed(n, sum)
+            || proto_summary_fresh(sum, (int64_t) time(NULL), &d) != WEFT_OK
+            || !governed(n, sum)
             || catalog_accept(n, t, a, sum, (const uint8_t *) e->u.s.p,
                    e->u.s.len, NULL, 0, &out, &d)
                 != WEFT_OK) {

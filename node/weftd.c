@@ -127,20 +127,6 @@ parse(int argc, char **argv, opts *o)
     return -1;
 }
 
-static bool
-domain_ok(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > WEFT_DOMAIN_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')
-                || (i > 0 && strchr("-._", s[i]) != NULL)))
-            return false;
-    return true;
-}
-
 /* lock_dir takes DIR/weftd.lock; a second node on DIR is refused. */
 static weft_err
 lock_dir(node *n, weft_diag *d)
@@ -444,7 +430,7 @@ main(int argc, char **argv)
     }
     if ((rc = parse(argc - 1, argv + 1, &o)) >= 0)
         return rc;
-    if (o.domain && !domain_ok(o.domain)) {
+    if (o.domain && !proto_domain_ok(o.domain)) {
         fprintf(stderr,
             "weftd: --domain '%s': use 1-%d characters of a-z, "
             "0-9, '-', '.', '_', starting with a letter or digit\n",

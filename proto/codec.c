@@ -270,31 +270,6 @@ rd_array(rd *r, uint64_t n, uint64_t minn, int depth, pv **out)
     return WEFT_OK;
 }
 
-/*
- * map_append adds an entry whose key is known to be new. The entry array
- * grows by doubling as entries arrive rather than being sized from the
- * declared count up front: a count only bounded by the input's length
- * would let each nesting level reserve several times the bytes left.
- */
-static weft_err
-map_append(pv_arena *a, pv *m, pv *k, pv *v)
-{
-    if (m->u.m.n == m->u.m.cap) {
-        uint32_t cap = m->u.m.cap ? m->u.m.cap * 2 : 8;
-        pv_kv   *kv = pv_alloc(a, cap * sizeof(pv_kv));
-
-        if (kv == NULL)
-            return WEFT_ETOOBIG;
-        if (m->u.m.n > 0)
-            memcpy(kv, m->u.m.kv, m->u.m.n * sizeof(pv_kv));
-        m->u.m.kv = kv;
-        m->u.m.cap = cap;
-    }
-    m->u.m.kv[m->u.m.n].k = k;
-    m->u.m.kv[m->u.m.n++].v = v;
-    return WEFT_OK;
-}
-
 static weft_err
 rd_map(rd *r, uint64_t n, uint64_t minn, int depth, pv **out)
 {
@@ -330,7 +305,7 @@ rd_map(rd *r, uint64_t n, uint64_t minn, int depth, pv **out)
         }
         if ((err = rd_value(r, depth + 1, &v)) != WEFT_OK)
             return err;
-        if ((err = map_append(r->a, m, k, v)) != WEFT_OK)
+        if ((err = pv_append(r->a, m, k, v)) != WEFT_OK)
             return fail(r, err, "value too large");
         prev = k;
     }

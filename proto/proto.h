@@ -101,6 +101,17 @@ weft_err pv_push(pv_arena *a, pv *arr, pv *item);
 /* pv_set sets key in map m to val, replacing an existing entry. */
 weft_err pv_set(pv_arena *a, pv *m, const char *key, pv *val);
 
+/*
+ * pv_append adds k: v to map m without pv_set's search, for a caller that
+ * knows the key is new (decoders that checked uniqueness themselves); the
+ * entries grow by doubling as they arrive. WEFT_ETOOBIG when a is full.
+ */
+weft_err pv_append(pv_arena *a, pv *m, pv *k, pv *v);
+
+/* proto_domain_ok reports whether s is a domain name:
+ * ^[a-z0-9][a-z0-9._-]{0,63}$. */
+bool proto_domain_ok(const char *s);
+
 /* pv_setstr sets key to a copy of the NUL-terminated string s (nil if NULL). */
 weft_err pv_setstr(pv_arena *a, pv *m, const char *key, const char *s);
 
@@ -198,6 +209,13 @@ weft_err proto_duration(const pv *v, int64_t *out);
 
 /* Summary lifetime: a summary expires this long after it was issued. */
 #define PROTO_SUMMARY_TTL (90 * 24 * 3600)
+
+/* How far a summary's issue time may run ahead of a receiver's clock. */
+#define PROTO_CLOCK_SKEW (24 * 3600)
+
+/* proto_summary_fresh refuses a summary expired at now (WEFT_ESTATE) or
+ * issued more than PROTO_CLOCK_SKEW after now (WEFT_ESCHEMA). */
+weft_err proto_summary_fresh(const pv *sum, int64_t now, weft_diag *d);
 
 /*
  * proto_summary_build makes the summary of descriptor desc (a normalized

@@ -293,6 +293,26 @@ pv_set(pv_arena *a, pv *m, const char *key, pv *val)
 }
 
 weft_err
+pv_append(pv_arena *a, pv *m, pv *k, pv *v)
+{
+    pv_kv   *kv;
+    uint32_t cap;
+
+    if (m->u.m.n == m->u.m.cap) {
+        cap = m->u.m.cap ? m->u.m.cap * 2 : 8;
+        if ((kv = pv_alloc(a, (size_t) cap * sizeof(*kv))) == NULL)
+            return WEFT_ETOOBIG;
+        if (m->u.m.n > 0)
+            memcpy(kv, m->u.m.kv, (size_t) m->u.m.n * sizeof(*kv));
+        m->u.m.kv = kv;
+        m->u.m.cap = cap;
+    }
+    m->u.m.kv[m->u.m.n].k = k;
+    m->u.m.kv[m->u.m.n++].v = v;
+    return WEFT_OK;
+}
+
+weft_err
 pv_setstr(pv_arena *a, pv *m, const char *key, const char *s)
 {
     return pv_set(a, m, key, pv_strz(a, s));

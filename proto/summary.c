@@ -240,8 +240,18 @@ static const field fields[] = {
     { "contracts", PV_ARR, false },
 };
 
-static bool
-domain_ok(const char *s)
+weft_err
+proto_summary_fresh(const pv *sum, int64_t now, weft_diag *d)
+{
+    if (pv_getint(sum, "expires", 0) <= now)
+        return weft_diagf(d, WEFT_ESTATE, "expired");
+    if (pv_getint(sum, "issued", 0) > now + PROTO_CLOCK_SKEW)
+        return weft_diagf(d, WEFT_ESCHEMA, "issued in the future");
+    return WEFT_OK;
+}
+
+bool
+proto_domain_ok(const char *s)
 {
     size_t n = strlen(s);
 
@@ -310,7 +320,7 @@ proto_summary_check(const pv *sum, weft_diag *d)
     if (pv_get(sum, "origin")->u.s.len != 32
         || pv_get(sum, "body")->u.s.len != 32)
         return weft_diagf(d, WEFT_ESCHEMA, "summary: key or hash length");
-    if (!domain_ok(dom))
+    if (!proto_domain_ok(dom))
         return weft_diagf(d, WEFT_ESCHEMA, "summary: bad domain name");
     if (strncmp(id, dom, dl) != 0 || id[dl] != '/' || id[dl + 1] == 0
         || strlen(id) > WEFT_ID_MAX)

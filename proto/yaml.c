@@ -281,28 +281,6 @@ tagged(pv_arena *a, const char *tag, const char *s, size_t n, bool *ok)
 
 /* ---- building the tree ------------------------------------------------ */
 
-/* map_append adds k: v to map m without pv_set's linear search: keys were
- * already checked unique through the hash set. */
-static weft_err
-map_append(pv_arena *a, pv *m, pv *k, pv *v)
-{
-    pv_kv   *kv;
-    uint32_t cap;
-
-    if (m->u.m.n == m->u.m.cap) {
-        cap = m->u.m.cap ? m->u.m.cap * 2 : 4;
-        if ((kv = pv_alloc(a, (size_t) cap * sizeof(*kv))) == NULL)
-            return WEFT_ENOMEM;
-        if (m->u.m.n > 0)
-            memcpy(kv, m->u.m.kv, (size_t) m->u.m.n * sizeof(*kv));
-        m->u.m.kv = kv;
-        m->u.m.cap = cap;
-    }
-    m->u.m.kv[m->u.m.n].k = k;
-    m->u.m.kv[m->u.m.n++].v = v;
-    return WEFT_OK;
-}
-
 static weft_err
 full(yp *p, const yaml_mark_t *m)
 {
@@ -349,7 +327,7 @@ add_value(yp *p, pv *v, const yaml_mark_t *m)
                 WEFT_ITEMS_MAX);
         err = pv_push(p->a, f->coll, v);
     } else {
-        err = map_append(p->a, f->coll, f->key, v);
+        err = pv_append(p->a, f->coll, f->key, v);
         f->key = NULL;
     }
     return err == WEFT_OK ? WEFT_OK : full(p, m);
