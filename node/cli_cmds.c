@@ -438,11 +438,14 @@ status_domains(cli *c)
             snprintf(stale, sizeof(stale), "-");
         else
             snprintf(stale, sizeof(stale), "%llds", (long long) s);
-        printf("%-24s  %-16s  %8lld  %8lld  %10s  %s%s\n",
+        const pv *behind = pv_get(d, "behind");
+
+        printf("%-24s  %-16s  %8lld  %8lld  %10s  %s%s%s\n",
             pv_getstr(d, "domain"), pv_getstr(d, "fingerprint"),
             (long long) pv_getint(d, "seq", 0),
             (long long) pv_getint(d, "products", 0), stale,
             eq && eq->type == PV_BOOL && eq->u.b ? "EQUIVOCATION " : "",
+            behind && behind->type == PV_BOOL && behind->u.b ? "BEHIND " : "",
             strcmp(pv_getstr(d, "self"), "yes") == 0 ? "(this node)" : "");
     }
     return CLI_OK;
@@ -687,7 +690,9 @@ const cli_cmd cli_commands[] = {
         "Shows the node's domain, key fingerprint, product count, store size,\n"
         "catalog digest and uptime. --domains lists every domain the node\n"
         "knows: key fingerprint, latest seq, products, how stale its view is\n"
-        "(age of the domain's newest summary) and equivocation flags.\n" },
+        "(age of the domain's newest signed head) and flags: EQUIVOCATION\n"
+        "(it signed two summaries with one seq), BEHIND (its head names a\n"
+        "seq this node does not hold yet).\n" },
     { "peers", cmd_peers, "peers",
         "Lists the node's peer links: url, domain, key fingerprint, state,\n"
         "round-trip time, age of the last reply, messages in/out, "

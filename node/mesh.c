@@ -55,15 +55,16 @@ outbox_clear(outbox *o)
         free(o->env[i]);
     free(o->env);
     free(o->len);
+    free(o->kind);
     memset(o, 0, sizeof(*o));
 }
 
 /* outbox_add copies an envelope in; past MESH_OUTBOX_MAX bytes it drops
  * it (anti-entropy repairs what a slow peer misses). */
 static void
-outbox_add(outbox *o, const uint8_t *env, size_t len)
+outbox_add(outbox *o, int kind, const uint8_t *env, size_t len)
 {
-    uint8_t *copy;
+    uint8_t *copy, *k;
 
     if (o->bytes + len > MESH_OUTBOX_MAX)
         return;
@@ -78,12 +79,16 @@ outbox_add(outbox *o, const uint8_t *env, size_t len)
         if ((l = realloc(o->len, cap * sizeof(*l))) == NULL)
             return;
         o->len = l;
+        if ((k = realloc(o->kind, cap)) == NULL)
+            return;
+        o->kind = k;
         o->cap = cap;
     }
     if ((copy = malloc(len)) == NULL)
         return;
     memcpy(copy, env, len);
     o->env[o->n] = copy;
+    o->kind[o->n] = (uint8_t) kind;
     o->len[o->n++] = len;
     o->bytes += len;
 }
@@ -185,7 +190,7 @@ static void
 link_kick(plink *l)
 {
     pv_arena *a;
-    pv       *req, *envs;
+    pv       *req, *envs, *heads;
     size_t    i, bytes = 0;
 
     if (l->state != L_READY || !l->authed || l->op != OP_NONE || l->out.n == 0)
@@ -194,11 +199,16 @@ link_kick(plink *l)
         return;
     req = request(a, "push", l);
     envs = pv_arr(a);
-    for (i = 0; req && envs && i < l->out.n && bytes < MESH_BATCH_BYTES; i++) {
-        pv_push(a, envs, pv_bin(a, l->out.env[i], l->out.len[i]));
+    heads = pv_arr(a);
+    for (i = 0; req && envs && heads && i < l->out.n && bytes < MESH_BATCH_BYTES
+         && heads->u.a.n < MESH_HEADS_MAX;
+         i++) {
+        pv_push(a, l->out.kind[i] == OUT_HEAD ? heads : envs,
+            pv_bin(a, l->out.env[i], l->out.len[i]));
         bytes += l->out.len[i];
     }
-    if (req && envs && !pv_set(a, req, "envs", envs)) {
+    if (req && envs && heads && !pv_set(a, req, "envs", envs)
+        && (heads->u.a.n == 0 || !pv_set(a, req, "heads", heads))) {
         link_send(l, OP_PUSH, req);
         /* Sent: drop them from the outbox (a lost push is repaired by
          * anti-entropy, never retried blindly). */
@@ -208,6 +218,7 @@ link_kick(plink *l)
             l->out.env, l->out.env + i, (l->out.n - i) * sizeof(*l->out.env));
         memmove(
             l->out.len, l->out.len + i, (l->out.n - i) * sizeof(*l->out.len));
+        memmove(l->out.kind, l->out.kind + i, l->out.n - i);
         l->out.n -= i;
         l->out.bytes -= bytes;
     }
@@ -227,9 +238,10 @@ send_sync(plink *l, bool full)
     pv       *req, *heads;
     uint8_t   h[32];
 
+    l->m->rounds++;
     if (a == NULL || (req = request(a, "sync", l)) == NULL
         || (heads = pv_map(a)) == NULL
-        || mesh__heads(l->m->n, a, heads) != WEFT_OK) {
+        || mesh__heads(l->m->n, a, heads, full) != WEFT_OK) {
         pv_arena_free(a);
         return;
     }
@@ -724,6 +736,35 @@ async_cb(uv_async_t *h)
         uv_async_send(&m->async);
 }
 
+/*
+ * head_refresh signs a new head of our domain and sends it with count
+ * envelopes (our news, or none) to MESH_FANOUT peers, or alone to
+ * MESH_HEAD_FANOUT.
+ */
+static void
+head_refresh(mesh *m, uint8_t **envs, size_t *lens, size_t count)
+{
+    weft_buf b;
+    uint8_t *p[1];
+    size_t   len[1];
+
+    m->head_ms = mesh__now_ms();
+    weft_buf_init(&b, PROTO_PEER_RECORD_MAX);
+    if (mesh__head_sign(m->n, &b) != WEFT_OK) {
+        log_msg(LOG_WARN, "cannot sign this domain's head");
+        weft_buf_free(&b);
+        mesh__forward(m->n, envs, lens, count, NULL);
+        return;
+    }
+    p[0] = b.p;
+    len[0] = b.len;
+    /* The envelopes go first: the head names a seq they bring. */
+    mesh__forward(m->n, envs, lens, count, NULL);
+    mesh__forward_kind(m->n, OUT_HEAD, p, len, 1, NULL,
+        count ? MESH_FANOUT : MESH_HEAD_FANOUT);
+    weft_buf_free(&b);
+}
+
 /* tick runs every interval: reconnect, fill, and one anti-entropy round. */
 static void
 tick(uv_timer_t *t)
@@ -734,6 +775,10 @@ tick(uv_timer_t *t)
     int      nready = 0;
 
     fill(m);
+    /* Before the links are looked at: this may start pushes on them. */
+    if (now - m->head_ms >= m->head_every_ms)
+        head_refresh(m, NULL, NULL, 0);
+    fetch_step(m);
     for (int i = 0; i < m->nlinks; i++) {
         plink *l = m->links[i];
 
@@ -742,9 +787,10 @@ tick(uv_timer_t *t)
         else if (l->state == L_READY && l->authed && l->op == OP_NONE)
             ready[nready++] = l;
     }
-    fetch_step(m);
+    /* Every so often a full round, which also carries signed heads. */
     if (nready > 0)
-        send_sync(ready[crypto_uniform((uint32_t) nready)], false);
+        send_sync(ready[crypto_uniform((uint32_t) nready)],
+            (m->rounds + 1) % MESH_FULL_EVERY == 0);
 }
 
 /* ---- the node's side ---------------------------------------------------- */
@@ -762,14 +808,21 @@ mesh__link_refused(plink *l, uint64_t refused)
 }
 
 void
-mesh__queue(plink *l, const uint8_t *env, size_t len)
+mesh__queue(plink *l, int kind, const uint8_t *p, size_t len)
 {
-    outbox_add(&l->out, env, len);
+    outbox_add(&l->out, kind, p, len);
 }
 
 void
 mesh__forward(
     node *n, uint8_t **envs, size_t *lens, size_t count, const uint8_t *from)
+{
+    mesh__forward_kind(n, OUT_ENV, envs, lens, count, from, MESH_FANOUT);
+}
+
+void
+mesh__forward_kind(node *n, int kind, uint8_t **items, size_t *lens,
+    size_t count, const uint8_t *from, int fanout)
 {
     mesh  *m = n->mesh;
     plink *pick[MESH_LINKS_ALL];
@@ -791,9 +844,9 @@ mesh__forward(
         pick[i] = pick[j];
         pick[j] = t;
     }
-    for (int i = 0; i < np && i < MESH_FANOUT; i++) {
+    for (int i = 0; i < np && i < fanout; i++) {
         for (size_t k = 0; k < count; k++)
-            outbox_add(&pick[i]->out, envs[k], lens[k]);
+            outbox_add(&pick[i]->out, kind, items[k], lens[k]);
         link_kick(pick[i]);
     }
 }
@@ -812,7 +865,7 @@ know_cb(void *ctx, const char *url)
 
 weft_err
 mesh_start(node *n, void *loop, const char *url, const char *const *peers,
-    int npeers, uint64_t interval_ms, weft_diag *d)
+    int npeers, uint64_t interval_ms, uint64_t head_every_ms, weft_diag *d)
 {
     mesh    *m = calloc(1, sizeof(*m));
     weft_err err;
@@ -823,6 +876,7 @@ mesh_start(node *n, void *loop, const char *url, const char *const *peers,
     m->n = n;
     m->loop = loop;
     m->interval_ms = interval_ms;
+    m->head_every_ms = head_every_ms ? head_every_ms : MESH_HEAD_EVERY_MS;
     pthread_mutex_init(&m->mtx, NULL);
     uv_async_init(loop, &m->async, async_cb);
     m->async.data = m;
@@ -844,6 +898,7 @@ mesh_start(node *n, void *loop, const char *url, const char *const *peers,
     mesh__remembered(n, know_cb, m);
     m->pushed_own = mesh__own_seq(n);
     fill(m);
+    head_refresh(m, NULL, NULL, 0); /* kept now; pushed once links are up */
     uv_timer_start(&m->timer, tick, interval_ms, interval_ms);
     return WEFT_OK;
 }
@@ -888,7 +943,7 @@ mesh_announce(node *n)
         return;
     mesh__own_log(n, m->pushed_own + 1, to, &envs, &lens, &count);
     m->pushed_own = to;
-    mesh__forward(n, envs, lens, count, NULL);
+    head_refresh(m, envs, lens, count);
     for (size_t i = 0; i < count; i++)
         free(envs[i]);
     free(envs);

@@ -34,6 +34,16 @@
 #define MESH_BAN_MAX_MS   600000
 #define MESH_RECORDS_MAX  16 /* peer records in one hello reply */
 #define MESH_FETCH_MAX    8  /* descriptor fetches at once */
+/* Signed heads: each node signs its own every MESH_HEAD_EVERY_MS (and on
+ * every publish) and pushes it to MESH_HEAD_FANOUT peers; every
+ * MESH_FULL_EVERY-th anti-entropy round is a full one, which also
+ * repairs the heads a push missed. */
+#define MESH_HEAD_EVERY_MS 60000
+#define MESH_HEAD_FANOUT   3
+#define MESH_FULL_EVERY    30
+#define MESH_HEADS_MAX     4096 /* signed heads in one message */
+
+enum { OUT_ENV, OUT_HEAD }; /* what an outbox entry is */
 
 typedef struct mesh  mesh;
 typedef struct plink plink;
@@ -41,7 +51,8 @@ typedef struct plink plink;
 /* mesh_start listens on url (may be NULL: no inbound peers) and links to
  * the peers given and those remembered in the store. */
 weft_err mesh_start(node *n, void *loop, const char *url,
-    const char *const *peers, int npeers, uint64_t interval_ms, weft_diag *d);
+    const char *const *peers, int npeers, uint64_t interval_ms,
+    uint64_t head_every_ms, weft_diag *d);
 
 /* mesh_stop closes every link and the peer socket. */
 void mesh_stop(mesh *m);
@@ -74,8 +85,24 @@ weft_err mesh_fetch(node *n, const char *id, const uint8_t body[32],
 
 /* ---- shared by mesh.c and mesh_sync.c -------------------------------- */
 
-/* mesh__heads fills map with domain -> contiguous seq held. */
-weft_err mesh__heads(node *n, pv_arena *a, pv *heads);
+/* mesh__heads fills map with domain -> [contiguous seq held, tip], and
+ * with ts also the time of the signed head held (0: none). */
+weft_err mesh__heads(node *n, pv_arena *a, pv *heads, bool ts);
+
+/* mesh__head_sign signs and keeps a new head of the node's own domain,
+ * into out. */
+weft_err mesh__head_sign(node *n, weft_buf *out);
+
+/* mesh__heads_receive verifies each signed head in the list heads and
+ * keeps those newer than held; with forward they go on to a few peers.
+ * Returns how many were newer; *refused counts the bad ones. */
+size_t mesh__heads_receive(node *n, const pv *heads, const uint8_t *from,
+    bool forward, uint64_t *refused);
+
+/* mesh__heads_newer appends to out (up to budget bytes) the signed heads
+ * held that are newer than those in theirs (a peer's full heads). */
+void mesh__heads_newer(
+    node *n, pv_arena *a, const pv *theirs, size_t budget, pv *out);
 
 /* mesh__bind binds dom to key (first seen wins), in its own txn. */
 weft_err mesh__bind(node *n, const char *dom, const uint8_t key[32]);
@@ -96,11 +123,15 @@ bool mesh__missing(
  * round at once (the peer had more than one reply holds). */
 int mesh__sync_reply(node *n, plink *l, const pv *rep);
 
-/* mesh__queue puts an envelope in link l's outbox (sent by link_kick). */
-void mesh__queue(plink *l, const uint8_t *env, size_t len);
+/* mesh__queue puts an envelope or a head (kind) in link l's outbox (sent
+ * by link_kick). */
+void mesh__queue(plink *l, int kind, const uint8_t *p, size_t len);
 
-/* mesh__forward queues envelopes for up to MESH_FANOUT peers other than
- * the one whose key is from, and kicks them. */
+/* mesh__forward_kind queues items of kind for up to fanout peers other
+ * than the one whose key is from, and kicks them; mesh__forward does so
+ * with envelopes and MESH_FANOUT. */
+void mesh__forward_kind(node *n, int kind, uint8_t **items, size_t *lens,
+    size_t count, const uint8_t *from, int fanout);
 void mesh__forward(
     node *n, uint8_t **envs, size_t *lens, size_t count, const uint8_t *from);
 

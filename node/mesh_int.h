@@ -19,9 +19,11 @@ typedef enum { L_DOWN, L_WAIT, L_READY } lstate;
 typedef enum { OP_NONE, OP_HELLO, OP_AUTH, OP_PUSH, OP_SYNC, OP_FETCH } lop;
 typedef enum { PH_SEND, PH_RECV } phase;
 
+/* What waits for one peer: envelopes and signed heads, in order. */
 typedef struct outbox {
     uint8_t **env;
     size_t   *len;
+    uint8_t  *kind; /* OUT_ENV or OUT_HEAD */
     size_t    n, cap, bytes;
 } outbox;
 
@@ -98,6 +100,8 @@ struct mesh {
     server  *srv;
     char     listen[MESH_URL_MAX];
     uint64_t interval_ms, pushed_own, accepted, refused;
+    uint64_t head_ms, head_every_ms; /* our head: last signed, period */
+    uint64_t rounds;                 /* anti-entropy rounds started */
     int      closing;
 };
 

@@ -188,28 +188,36 @@ on_request(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
     if (!s->authed)
         return weft_diagf(d, WEFT_ESTATE, "session not authenticated");
     if (strcmp(op, "push") == 0) {
-        const pv *envs = pv_get(req, "envs");
+        const pv *envs = pv_get(req, "envs"), *heads = pv_get(req, "heads");
 
-        if (envs == NULL || envs->type != PV_ARR)
-            return weft_diagf(d, WEFT_EINVAL, "push: expected envs");
+        if (envs == NULL || envs->type != PV_ARR
+            || (heads != NULL && heads->type != PV_ARR))
+            return weft_diagf(d, WEFT_EINVAL, "push: expected envs [heads]");
         err = pv_setint(a, rep, "accepted",
             (int64_t) mesh__receive(m->n, envs, s->key, true, &refused));
+        /* After the envelopes: a head names a seq they may bring. */
+        if (err == WEFT_OK && heads != NULL)
+            err = pv_setint(a, rep, "heads_kept",
+                (int64_t) mesh__heads_receive(
+                    m->n, heads, s->key, true, &refused));
     } else if (strcmp(op, "sync") == 0) {
         const pv *heads = pv_get(req, "heads"), *hd = pv_get(req, "hd");
-        pv       *envs = pv_arr(a), *mine = pv_map(a);
+        pv       *envs = pv_arr(a), *mine = pv_map(a), *sheads = pv_arr(a);
         uint8_t   h[32];
         bool      more;
 
         if (hd != NULL && hd->type == PV_BIN && hd->u.s.len == 32 && mine
-            && mesh__heads(m->n, a, mine) == WEFT_OK
+            && mesh__heads(m->n, a, mine, false) == WEFT_OK
             && proto_hash(mine, h) == WEFT_OK)
             return pv_set(
                 a, rep, "same", pv_bool(a, memcmp(h, hd->u.s.p, 32) == 0));
-        if (heads == NULL || heads->type != PV_MAP || !envs || !mine)
+        if (heads == NULL || heads->type != PV_MAP || !envs || !mine || !sheads)
             return weft_diagf(d, WEFT_EINVAL, "sync: expected heads or hd");
         more = mesh__missing(m->n, a, heads, MESH_BATCH_BYTES, envs);
-        if ((err = mesh__heads(m->n, a, mine))
+        mesh__heads_newer(m->n, a, heads, MESH_BATCH_BYTES / 4, sheads);
+        if ((err = mesh__heads(m->n, a, mine, true))
             || (err = pv_set(a, rep, "envs", envs))
+            || (err = pv_set(a, rep, "sheads", sheads))
             || (err = pv_set(a, rep, "heads", mine))
             || (err = pv_set(a, rep, "more", pv_bool(a, more))))
             return err;

@@ -18,6 +18,7 @@ typedef struct heads_ctx {
     pv_arena  *a;
     pv        *heads;
     store_txn *t;
+    bool       ts;
     weft_err   err;
 } heads_ctx;
 
@@ -48,23 +49,28 @@ heads_cb(void *ctx, store_val k, store_val v)
     heads_ctx *h = ctx;
     char       dom[WEFT_DOMAIN_MAX + 1];
     pv        *e;
+    int64_t    hts = 0;
+    uint64_t   hseq;
 
     if (k.n > WEFT_DOMAIN_MAX || v.n != 8)
         return 0;
     memcpy(dom, k.p, k.n);
     dom[k.n] = 0;
-    /* Each head is [seq, tip]. */
+    if (h->ts && !catalog_head_held(h->t, dom, &hts, &hseq))
+        hts = 0;
+    /* Each head is [seq, tip], or [seq, tip, signed head's ts]. */
     if ((e = pv_arr(h->a)) == NULL
         || pv_push(h->a, e, pv_int(h->a, (int64_t) store_be_u64(v.p)))
-        || pv_push(h->a, e, tip(h->a, h->t, dom, store_be_u64(v.p))))
+        || pv_push(h->a, e, tip(h->a, h->t, dom, store_be_u64(v.p)))
+        || (h->ts && pv_push(h->a, e, pv_int(h->a, hts))))
         return h->err = WEFT_ENOMEM;
     return h->err = pv_set(h->a, h->heads, dom, e);
 }
 
 weft_err
-mesh__heads(node *n, pv_arena *a, pv *heads)
+mesh__heads(node *n, pv_arena *a, pv *heads, bool ts)
 {
-    heads_ctx  h = { a, heads, NULL, WEFT_OK };
+    heads_ctx  h = { a, heads, NULL, ts, WEFT_OK };
     store_txn *t;
     weft_err   err;
 
@@ -235,7 +241,7 @@ domain_cb(void *ctx, store_val k, store_val v)
     ours = store_be_u64(v.p);
     head = pv_get(m->heads, dom);
     if (head != NULL
-        && (head->type != PV_ARR || head->u.a.n != 2
+        && (head->type != PV_ARR || head->u.a.n < 2 || head->u.a.n > 3
             || head->u.a.v[0]->type != PV_INT))
         return 0; /* malformed: skip the domain */
     theirs = head ? head->u.a.v[0]->u.i : 0;
@@ -277,6 +283,7 @@ mesh__sync_reply(node *n, plink *l, const pv *rep)
 {
     const pv *envs = pv_get(rep, "envs"), *heads = pv_get(rep, "heads");
     const pv *more = pv_get(rep, "more"), *same = pv_get(rep, "same");
+    const pv *sheads = pv_get(rep, "sheads");
     pv_arena *a;
     pv       *lack;
     uint64_t  refused = 0;
@@ -286,13 +293,24 @@ mesh__sync_reply(node *n, plink *l, const pv *rep)
         return same->u.b ? 0 : 1; /* a light round: go full if they differ */
     if (envs != NULL && envs->type == PV_ARR)
         got = mesh__receive(n, envs, mesh__link_key(l), false, &refused);
+    if (sheads != NULL)
+        mesh__heads_receive(n, sheads, mesh__link_key(l), false, &refused);
     mesh__link_refused(l, refused);
     if (heads != NULL && heads->type == PV_MAP
         && (a = pv_arena_new((size_t) MESH_MSG_MAX * 2)) != NULL) {
         if ((lack = pv_arr(a)) != NULL) {
             mesh__missing(n, a, heads, MESH_BATCH_BYTES, lack);
             for (uint32_t i = 0; i < lack->u.a.n; i++)
-                mesh__queue(l, (const uint8_t *) lack->u.a.v[i]->u.s.p,
+                mesh__queue(l, OUT_ENV, (const uint8_t *) lack->u.a.v[i]->u.s.p,
+                    lack->u.a.v[i]->u.s.len);
+        }
+        /* And the signed heads it lacks (it had none or older ones). */
+        pv_arena_reset(a);
+        if ((lack = pv_arr(a)) != NULL) {
+            mesh__heads_newer(n, a, heads, MESH_BATCH_BYTES / 4, lack);
+            for (uint32_t i = 0; i < lack->u.a.n; i++)
+                mesh__queue(l, OUT_HEAD,
+                    (const uint8_t *) lack->u.a.v[i]->u.s.p,
                     lack->u.a.v[i]->u.s.len);
         }
         pv_arena_free(a);

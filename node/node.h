@@ -147,8 +147,15 @@ weft_err catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
 weft_err catalog_digest(node *n, pv_arena *a, pv *out);
 
 /* catalog_domains appends one map per known domain to list: domain,
- * fingerprint, seq, products, latest_issued, stale_s, equivocation. */
+ * fingerprint, seq, products, latest_issued, head_seq, head_ts, stale_s
+ * (the age of the domain's signed head; -1 with none), behind (the head
+ * names a seq not held yet), equivocation. */
 weft_err catalog_domains(node *n, pv_arena *a, pv *list);
+
+/* catalog_head_held reads the time and seq of the signed head held for
+ * dom (mesh_head.c); false when none is. */
+bool catalog_head_held(
+    store_txn *t, const char *dom, int64_t *ts, uint64_t *seq);
 
 /* ---- queries (query.c) ---------------------------------------------- */
 

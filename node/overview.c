@@ -84,7 +84,9 @@ domain_cb(void *ctx, store_val k, store_val v)
     char      dom[WEFT_DOMAIN_MAX + 2], fp[CRYPTO_FP_CHARS + 1];
     uint8_t   fk[WEFT_DOMAIN_MAX + 8];
     store_val sv;
-    uint64_t  seq = 0;
+    uint64_t  seq = 0, hseq = 0;
+    int64_t   hts = 0;
+    bool      have;
     pv       *m = pv_map(c->a);
 
     if (k.n > WEFT_DOMAIN_MAX || v.n != 32 || m == NULL)
@@ -96,6 +98,7 @@ domain_cb(void *ctx, store_val k, store_val v)
     dom[k.n] = 0;
     if (store_get(c->t, STORE_SEQ, dom, k.n, &sv) == WEFT_OK && sv.n == 8)
         seq = store_be_u64(sv.p);
+    have = catalog_head_held(c->t, dom, &hts, &hseq);
     memcpy(fk, "flag", 5);
     memcpy(fk + 5, dom, k.n);
     crypto_fingerprint(v.p, fp);
@@ -104,8 +107,11 @@ domain_cb(void *ctx, store_val k, store_val v)
         || pv_setint(c->a, m, "seq", (int64_t) seq)
         || pv_setint(c->a, m, "products", c->count)
         || pv_setint(c->a, m, "latest_issued", c->latest)
+        || pv_setint(c->a, m, "head_seq", have ? (int64_t) hseq : -1)
+        || pv_setint(c->a, m, "head_ts", have ? hts : -1)
         || pv_setint(c->a, m, "stale_s",
-            c->latest ? (int64_t) time(NULL) - c->latest : -1)
+            have ? (time(NULL) > hts ? (int64_t) time(NULL) - hts : 0) : -1)
+        || pv_set(c->a, m, "behind", pv_bool(c->a, have && hseq > seq))
         || pv_set(c->a, m, "equivocation",
             pv_bool(
                 c->a, store_get(c->t, STORE_REF, fk, k.n + 5, &sv) == WEFT_OK))

@@ -38,6 +38,8 @@ static const char usage[]
       "  --listen URL       serve peers at URL (tcp://127.0.0.1:7701)\n"
       "  --peer URL         link to a peer (repeatable); peers are remembered\n"
       "  --sync-interval MS anti-entropy period (default 1000)\n"
+      "  --head-interval S  how often this domain signs its head, the mark\n"
+      "                     of how fresh peers' view of it is (default 60)\n"
       "\n"
       "The CLI socket is ipc://DIR/weft.sock (mode 0600). SIGINT or SIGTERM\n"
       "stops the node cleanly.\n";
@@ -51,6 +53,7 @@ typedef struct opts {
     const char *peers[PEERS_MAX];
     int         npeers;
     uint64_t    interval_ms;
+    uint64_t    head_ms;
 } opts;
 
 static int
@@ -63,6 +66,7 @@ parse(int argc, char **argv, opts *o)
         { "listen", required_argument, NULL, 'L' },
         { "peer", required_argument, NULL, 'p' },
         { "sync-interval", required_argument, NULL, 'i' },
+        { "head-interval", required_argument, NULL, 'H' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -110,6 +114,20 @@ parse(int argc, char **argv, opts *o)
                 return 2;
             }
             o->interval_ms = (uint64_t) ms;
+            break;
+        }
+        case 'H': {
+            char *end;
+            long  sec = strtol(optarg, &end, 10);
+
+            if (*end != 0 || end == optarg || sec < 1 || sec > 86400) {
+                fprintf(stderr,
+                    "weftd: --head-interval '%s': expected "
+                    "seconds from 1 to 86400\n",
+                    optarg);
+                return 2;
+            }
+            o->head_ms = (uint64_t) sec * 1000;
             break;
         }
         case 'h':
@@ -384,7 +402,7 @@ run(node *n, uv_loop_t *loop, const opts *o)
     listen = remembered_listen(n, o->listen, stored, sizeof(stored));
     if ((listen != NULL || o->npeers > 0)
         && mesh_start(n, loop, listen, o->peers, o->npeers,
-               o->interval_ms ? o->interval_ms : 1000, &d)
+               o->interval_ms ? o->interval_ms : 1000, o->head_ms, &d)
             != WEFT_OK) {
         log_msg(LOG_ERROR, "%s", d.msg);
         mesh_stop(n->mesh);

@@ -271,6 +271,22 @@ weft_err proto_peer_record_seal(const crypto_key *k, const char *domain,
 weft_err proto_peer_record_open(
     pv_arena *a, const uint8_t *p, size_t n, pv **rec, weft_diag *d);
 
+/* ---- domain heads ---------------------------------------------------- */
+
+#define PROTO_HEAD_PREFIX "weft/head/v1"
+#define PROTO_HEAD_SKEW   300 /* seconds a head may be dated ahead of us */
+
+/* proto_head_seal appends the signed head {domain, key of k, seq, tip,
+ * ts} to out; tip is the BLAKE2b-256 of the envelope at seq (NULL when
+ * seq is 0). */
+weft_err proto_head_seal(const crypto_key *k, const char *domain, uint64_t seq,
+    const uint8_t *tip, int64_t ts, weft_buf *out);
+
+/* proto_head_open decodes and verifies a signed head; one dated more than
+ * PROTO_HEAD_SKEW after now is refused. *head is the map (in a). */
+weft_err proto_head_open(pv_arena *a, const uint8_t *p, size_t n, int64_t now,
+    pv **head, weft_diag *d);
+
 /* ---- JSON ----------------------------------------------------------- */
 
 /*

@@ -18,7 +18,12 @@
  *               (descriptions "first" and "second"), one push each
  *   first       only the first of that pair
  *   second      only the second (so two nodes can each get one)
+ *   head        a signed head of DOMAIN naming SEQ (a made-up tip), pushed
+ *               twice (the second is a replay)
+ *   head-forged that head with one signature byte flipped
+ *   head-future that head dated an hour ahead
  *
+ * For the head modes the line's "accepted" counts the heads kept.
  * Every summary says it was issued at ISSUED (Unix seconds; default now):
  * runs given the same ISSUED sign byte-identical summaries, so a replay
  * in a later run is a replay, not an equivocation.
@@ -208,6 +213,40 @@ push(const uint8_t session[16], const weft_buf *env, int nth)
     return 0;
 }
 
+/* push_head pushes one signed head (no envelopes). */
+static int
+push_head(const uint8_t session[16], const weft_buf *h, int nth)
+{
+    pv *req = pv_map(A), *heads = pv_arr(A), *rep;
+
+    pv_push(A, heads, pv_bin(A, h->p, h->len));
+    pv_setstr(A, req, "op", "push");
+    pv_set(A, req, "session", pv_bin(A, session, 16));
+    pv_set(A, req, "envs", pv_arr(A));
+    pv_set(A, req, "heads", heads);
+    if (ask(req, &rep))
+        return 1;
+    printf("push %d: accepted %lld refused %lld\n", nth,
+        (long long) pv_getint(rep, "heads_kept", -1),
+        (long long) pv_getint(rep, "refused", -1));
+    fflush(stdout);
+    return 0;
+}
+
+/* head signs a head of domain at seq, dated ts, into h. */
+static int
+head(const crypto_key *k, const char *domain, uint64_t seq, int64_t ts,
+    weft_buf *h)
+{
+    uint8_t tip[32];
+
+    crypto_blake2b((const uint8_t *) "made-up tip", 11, tip);
+    weft_buf_init(h, PROTO_PEER_RECORD_MAX);
+    if (proto_head_seal(k, domain, seq, tip, ts, h) != WEFT_OK)
+        return fail("cannot sign a head");
+    return 0;
+}
+
 static crypto_key *
 key_for(const char *path, const char *domain)
 {
@@ -244,8 +283,8 @@ main(int argc, char **argv)
 
     if ((argc != 6 && argc != 7) || (seq = strtoull(argv[5], NULL, 10)) == 0) {
         fprintf(stderr,
-            "usage: evilpeer URL good|forged|replay|equivocate|first|second "
-            "KEYFILE DOMAIN SEQ [ISSUED]\n");
+            "usage: evilpeer URL good|forged|replay|equivocate|first|second|"
+            "head|head-forged|head-future KEYFILE DOMAIN SEQ [ISSUED]\n");
         return 2;
     }
     url = argv[1];
@@ -286,6 +325,18 @@ main(int argc, char **argv)
         rc = seal(k, domain, "twin", "first", seq, &e1)
             || seal(k, domain, "twin", "second", seq, &e2)
             || push(session, &e1, 1) || push(session, &e2, 2);
+    else if (strcmp(mode, "head") == 0)
+        rc = head(k, domain, seq, ISSUED, &e1) || push_head(session, &e1, 1)
+            || push_head(session, &e1, 2);
+    else if (strcmp(mode, "head-forged") == 0) {
+        /* {rec: bin, sig: bin8 64}: the signature's last byte is last. */
+        if ((rc = head(k, domain, seq, ISSUED, &e1)) == 0) {
+            e1.p[e1.len - 1] ^= 0x01;
+            rc = push_head(session, &e1, 1);
+        }
+    } else if (strcmp(mode, "head-future") == 0)
+        rc = head(k, domain, seq, (int64_t) time(NULL) + 3600, &e1)
+            || push_head(session, &e1, 1);
     else if (strcmp(mode, "first") == 0 || strcmp(mode, "second") == 0)
         rc = seal(k, domain, "twin", mode, seq, &e1) || push(session, &e1, 1);
     else {

@@ -39,14 +39,16 @@ def doc(name, version="1.0.0", desc=None):
     return d
 
 
-def mesh_node(name, domain, *peers, port=None):
+def mesh_node(name, domain, *peers, port=None, extra=()):
     """Starts a node serving peers at tcp://127.0.0.1:PORT (a free port
-    unless given), linked to the Nodes in peers. node.peer_url is its url."""
+    unless given), linked to the Nodes in peers, with more weftd flags in
+    extra. node.peer_url is its url."""
     n = Node(name)
     for attempt in range(5):
         n.port = port or free_port()
         n.peer_url = "tcp://127.0.0.1:%d" % n.port
-        args = ["--listen", n.peer_url, "--sync-interval", SYNC_MS]
+        args = ["--listen", n.peer_url, "--sync-interval", SYNC_MS] + list(
+            extra)
         for p in peers:
             args += ["--peer", p.peer_url]
         try:
@@ -427,6 +429,66 @@ def test_equivocation_across_a_healed_partition():
                 "description"], status(n)["catalog_digest"],
             domains(n)["evil"]["equivocation"]) for n in (a, c)),
         CONVERGE_S)
+
+
+# ---- signed domain heads -----------------------------------------------------
+
+
+def test_signed_heads_show_how_stale_each_domain_is():
+    # Each node signs its domain's head every second here; a domain whose
+    # node stops refreshing it grows stale on every other node, while the
+    # live ones stay fresh.
+    fast = ("--head-interval", "1")
+    a = mesh_node("a", "alpha", extra=fast)
+    b = mesh_node("b", "bravo", a, extra=fast)
+    c = mesh_node("c", "charlie", b, extra=fast)
+    nodes = [a, b, c]
+    r = a.publish(write("a.yaml", doc("anchor")))[0]
+    converge(nodes, count=1)
+
+    def heads_everywhere():
+        for n in nodes:
+            ds = domains(n)
+            if set(ds) != {"alpha", "bravo", "charlie"}:
+                return False
+            for d in ds.values():
+                if d["head_ts"] < 0 or d["stale_s"] > 3:
+                    return False
+            if ds["alpha"]["head_seq"] != r["seq"] or ds["alpha"]["behind"]:
+                return False
+        return True
+
+    wait_for(heads_everywhere, lambda: "not every node holds a fresh head "
+             "of every domain: %r" % {n.name: domains(n) for n in nodes},
+             CONVERGE_S)
+    out = c.weft("status", "--domains", json=False)[1]
+    assert "STALE" in out and "alpha" in out, out
+
+    a.stop()
+
+    def alpha_stale():
+        ds = [domains(n) for n in (b, c)]
+        return all(d["alpha"]["stale_s"] >= 5 for d in ds) and ds
+
+    ds = wait_for(alpha_stale, lambda: "alpha's head did not age: %r" % (
+        [domains(n) for n in (b, c)]), CONVERGE_S)
+    for d in ds:
+        for live in ("bravo", "charlie"):
+            assert d[live]["stale_s"] < d["alpha"]["stale_s"], d
+
+    # Heads from a peer: a good one is kept once (the second push is a
+    # replay) and names a seq not held, so the domain shows BEHIND; a
+    # forged one and one dated an hour ahead are refused and counted.
+    expect_pushes(c, "head", 7, [(1, 0), (0, 0)])
+    e = domains(c)["evil"]
+    assert e["head_seq"] == 7 and e["seq"] == 0 and e["behind"], e
+    held = e["head_ts"]
+    expect_pushes(c, "head-forged", 8, [(0, 1)])
+    expect_pushes(c, "head-future", 9, [(0, 1)])
+    e = domains(c)["evil"]
+    assert e["head_seq"] == 7 and e["head_ts"] == held, e
+    assert "BEHIND" in c.weft("status", "--domains", json=False)[1]
+    c.answers("heads forged and from the future")
 
 
 # ---- links at run time ------------------------------------------------------
