@@ -191,6 +191,13 @@ crypto_blake2b(const uint8_t *p, size_t n, uint8_t out[CRYPTO_HASH_BYTES])
 }
 
 void
+crypto_blake2b512(const uint8_t *p, size_t n, uint8_t out[64])
+{
+    assert(out != NULL && (p != NULL || n == 0));
+    crypto_generichash_blake2b(out, 64, p, n, NULL, 0);
+}
+
+void
 crypto_fingerprint(
     const uint8_t pk[CRYPTO_PK_BYTES], char out[CRYPTO_FP_CHARS + 1])
 {

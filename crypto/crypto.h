@@ -50,6 +50,9 @@ weft_err crypto_verify_msg(const uint8_t pk[CRYPTO_PK_BYTES],
 /* crypto_hash writes the BLAKE2b-256 hash of n bytes at p to out. */
 void crypto_blake2b(const uint8_t *p, size_t n, uint8_t out[CRYPTO_HASH_BYTES]);
 
+/* crypto_blake2b512 writes the 64-byte BLAKE2b of n bytes at p. */
+void crypto_blake2b512(const uint8_t *p, size_t n, uint8_t out[64]);
+
 /* crypto_random fills n bytes at p with random bytes. */
 void crypto_random(uint8_t *p, size_t n);
 

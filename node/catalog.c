@@ -21,6 +21,95 @@
 
 #define KEY_MAX 511
 
+/*
+ * The catalog digest is kept up to date as the current table changes:
+ * META "digest" holds the sum, mod 2^512, of BLAKE2b-512(id 0
+ * BLAKE2b-256(envelope)) over every current summary (a multiset hash in
+ * the manner of Bellare and Micciancio's AdHash), so `status` reads it in
+ * O(1) instead of hashing the whole catalog. Two nodes hold the same
+ * current summaries exactly when (barring a collision) the sums match.
+ */
+static void
+entry_hash(const char *id, const uint8_t *env, size_t n, uint8_t out[64])
+{
+    uint8_t buf[WEFT_ID_MAX + 1 + 32];
+    size_t  il = strlen(id);
+
+    if (il > WEFT_ID_MAX)
+        il = WEFT_ID_MAX;
+    memcpy(buf, id, il);
+    buf[il] = 0;
+    crypto_blake2b(env, n, buf + il + 1);
+    crypto_blake2b512(buf, il + 33, out);
+}
+
+/* add512 adds (or subtracts) x to acc, both little-endian 512-bit. */
+static void
+add512(uint8_t acc[64], const uint8_t x[64], bool sub)
+{
+    unsigned carry = sub ? 1 : 0; /* a - x = a + ~x + 1 */
+
+    for (int i = 0; i < 64; i++) {
+        unsigned s = acc[i] + (unsigned) (sub ? (uint8_t) ~x[i] : x[i]) + carry;
+
+        acc[i] = (uint8_t) s;
+        carry = s >> 8;
+    }
+}
+
+static int
+sum_cb(void *ctx, store_val k, store_val v)
+{
+    uint8_t *acc = ctx, h[64];
+    char     id[WEFT_ID_MAX + 1];
+
+    if (k.n > WEFT_ID_MAX)
+        return 0;
+    memcpy(id, k.p, k.n);
+    id[k.n] = 0;
+    entry_hash(id, v.p, v.n, h);
+    add512(acc, h, false);
+    return 0;
+}
+
+weft_err
+catalog_digest_sum(store_txn *t, bool rebuild, uint8_t acc[64])
+{
+    store_val v;
+    weft_err  err;
+
+    if (!rebuild && store_get(t, STORE_META, "digest", 6, &v) == WEFT_OK
+        && v.n == 64) {
+        memcpy(acc, v.p, 64);
+        return WEFT_OK;
+    }
+    memset(acc, 0, 64);
+    if ((err = store_each(t, STORE_CUR, NULL, 0, false, sum_cb, acc)))
+        return err;
+    return WEFT_OK;
+}
+
+/* cur_put makes env the current summary of id and updates the digest. */
+static weft_err
+cur_put(store_txn *t, const char *id, const void *env, size_t n)
+{
+    uint8_t   acc[64], h[64];
+    store_val old;
+    weft_err  err;
+
+    if ((err = catalog_digest_sum(t, false, acc)) != WEFT_OK)
+        return err;
+    if (store_get(t, STORE_CUR, id, strlen(id), &old) == WEFT_OK) {
+        entry_hash(id, old.p, old.n, h);
+        add512(acc, h, true);
+    }
+    entry_hash(id, env, n, h);
+    add512(acc, h, false);
+    if ((err = store_put(t, STORE_META, "digest", 6, acc, 64)))
+        return err;
+    return store_put(t, STORE_CUR, id, strlen(id), env, n);
+}
+
 /* key3 writes a, 0, b[, 0, c] into k; returns its length or 0 if too long. */
 static size_t
 key3(uint8_t *k, const char *a, const char *b, const char *c)
@@ -375,7 +464,7 @@ issue(node *n, store_txn *t, pv_arena *a, const pv *eff, const uint8_t body[32],
     }
     *dirty = true;
     *dirty = true;
-    if ((err = store_put(t, STORE_CUR, id, strlen(id), env.p, env.len))
+    if ((err = cur_put(t, id, env.p, env.len))
         || (err = store_put(t, STORE_LOG, k, kl, env.p, env.len))
         || (err = seq_put(t, n->domain, seq)))
         goto done;
@@ -987,7 +1076,7 @@ catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
     if (catalog_summary(n, t, a, id, &cur) == WEFT_OK
         && pv_getint(cur, "seq", 0) >= (int64_t) seq)
         return WEFT_OK; /* older than the current one: history only */
-    if ((err = store_put(t, STORE_CUR, id, strlen(id), env, envlen)))
+    if ((err = cur_put(t, id, env, envlen)))
         return err;
     if (desc != NULL) {
         if ((kl = keyseq(k, id, seq)) == 0)

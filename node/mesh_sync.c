@@ -8,6 +8,7 @@
  * LOG domain 0 seq(BE8) -> envelope; REF "peer" 0 url -> "".
  */
 #include "node/mesh.h"
+#include "node/vpool.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +129,46 @@ recv_add(recv *r, const uint8_t *p, size_t len)
     r->len[r->n++] = len;
 }
 
+/*
+ * checked opens every envelope of envs on the signature helpers: err[i]
+ * is the result for envs[i] (WEFT_EINVAL when it is not bytes).
+ */
+static weft_err *
+checked(node *n, const pv *envs)
+{
+    size_t          cnt = envs->u.a.n, k = 0;
+    const uint8_t **p = calloc(cnt + 1, sizeof(*p));
+    size_t         *len = calloc(cnt + 1, sizeof(*len));
+    size_t         *at = calloc(cnt + 1, sizeof(*at));
+    weft_err       *res = calloc(cnt + 1, sizeof(*res));
+    weft_err       *err = calloc(cnt + 1, sizeof(*err));
+
+    if (p == NULL || len == NULL || at == NULL || res == NULL || err == NULL) {
+        free(err);
+        err = NULL;
+        goto done;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        const pv *e = envs->u.a.v[i];
+
+        err[i] = WEFT_EINVAL;
+        if (e->type != PV_BIN)
+            continue;
+        p[k] = (const uint8_t *) e->u.s.p;
+        len[k] = e->u.s.len;
+        at[k++] = i;
+    }
+    vpool_open(n->vp, p, len, k, res);
+    for (size_t j = 0; j < k; j++)
+        err[at[j]] = res[j];
+done:
+    free(p);
+    free(len);
+    free(at);
+    free(res);
+    return err;
+}
+
 size_t
 mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
     uint64_t *refused)
@@ -137,9 +178,12 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
     recv           fwd = { NULL, NULL, 0 };
     size_t         fresh_count = 0;
     accept_outcome out;
+    weft_err      *sig = NULL;
 
     *refused = 0;
-    if (a == NULL || store_begin(n->st, true, &t) != WEFT_OK)
+    /* The signatures first, on every core, outside the write txn. */
+    if (a == NULL || (sig = checked(n, envs)) == NULL
+        || store_begin(n->st, true, &t) != WEFT_OK)
         goto done;
     fwd.env = calloc(2 * envs->u.a.n + 1, sizeof(*fwd.env));
     fwd.len = calloc(2 * envs->u.a.n + 1, sizeof(*fwd.len));
@@ -149,10 +193,17 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
         weft_diag d = { "" };
 
         /* Bounded decode, signature, shape, freshness, binding, replay,
-         * equivocation, governance: each refusal is counted. */
-        if (e->type != PV_BIN
-            || proto_envelope_open(
-                   a, (const uint8_t *) e->u.s.p, e->u.s.len, &sum, &d)
+         * equivocation, governance: each refusal is counted. The helpers
+         * checked decoding, shape and signature; reading it again here
+         * only builds the tree. */
+        if (sig[i] != WEFT_OK) {
+            log_msg(LOG_DEBUG, "summary refused: %s", weft_strerror(sig[i]));
+            (*refused)++;
+            continue;
+        }
+        pv_arena_reset(a);
+        if (proto_envelope_read(
+                a, (const uint8_t *) e->u.s.p, e->u.s.len, &sum, &d)
                 != WEFT_OK
             || proto_summary_fresh(sum, (int64_t) time(NULL), &d) != WEFT_OK
             || !governed(n, sum)
@@ -193,6 +244,7 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
     mesh__forward(n, fwd.env, fwd.len, fwd.n, from);
 done:
     store_abort(t);
+    free(sig);
     for (size_t i = 0; i < fwd.n; i++)
         free(fwd.env[i]);
     free(fwd.env);

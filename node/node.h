@@ -42,6 +42,7 @@ void log_msg(log_level level, const char *fmt, ...)
 
 typedef struct server server;
 typedef struct mesh   mesh;
+typedef struct vpool  vpool;
 
 typedef struct node {
     char        dir[4096];
@@ -50,6 +51,7 @@ typedef struct node {
     store      *st;
     server     *srv;
     mesh       *mesh;    /* peers; NULL without --listen or --peer */
+    vpool      *vp;      /* helpers that check signatures; may be NULL */
     int64_t     started; /* unix seconds */
     int         lock_fd;
 } node;
@@ -146,8 +148,13 @@ weft_err catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
  * current summary held, equal on two nodes exactly when they agree. */
 weft_err catalog_digest(node *n, pv_arena *a, pv *out);
 
+/* catalog_digest_sum reads the digest's running sum (catalog.c) into
+ * acc, or with rebuild (or when none is stored) sums the current table
+ * again. */
+weft_err catalog_digest_sum(store_txn *t, bool rebuild, uint8_t acc[64]);
+
 /* catalog_domains appends one map per known domain to list: domain,
- * fingerprint, seq, products, latest_issued, head_seq, head_ts, stale_s
+ * fingerprint, seq, products, head_seq, head_ts, stale_s
  * (the age of the domain's signed head; -1 with none), behind (the head
  * names a seq not held yet), equivocation. */
 weft_err catalog_domains(node *n, pv_arena *a, pv *list);

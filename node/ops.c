@@ -208,28 +208,22 @@ op_retire(node *n, const pv *req, reply *r, weft_diag *d)
     return status_change(n, req, r, d, "retired");
 }
 
-typedef struct counts {
-    const char *domain;
-    size_t      dl;
-    int64_t     own, all;
-} counts;
-
 static int
 count_cb(void *ctx, store_val k, store_val v)
 {
-    counts *c = ctx;
-
+    (void) k;
     (void) v;
-    c->all++;
-    if (k.n > c->dl && memcmp(k.p, c->domain, c->dl) == 0 && k.p[c->dl] == '/')
-        c->own++;
+    (*(int64_t *) ctx)++;
     return 0;
 }
 
 static weft_err
 op_status(node *n, const pv *req, reply *r, weft_diag *d)
 {
-    counts     c = { n->domain, strlen(n->domain), 0, 0 };
+    int64_t    own = 0;
+    uint64_t   all = 0;
+    size_t     dl = strlen(n->domain);
+    char       prefix[WEFT_DOMAIN_MAX + 2];
     char       fp[CRYPTO_FP_CHARS + 1], hex[65];
     uint64_t   fb = 0, ub = 0, seq = 0;
     store_txn *t;
@@ -240,8 +234,13 @@ op_status(node *n, const pv *req, reply *r, weft_diag *d)
     (void) d;
     if ((err = store_begin(n->st, false, &t)) != WEFT_OK)
         return err;
-    err = store_each(t, STORE_CUR, NULL, 0, false, count_cb, &c);
-    if (store_get(t, STORE_SEQ, n->domain, c.dl, &v) == WEFT_OK && v.n == 8)
+    /* The catalog's size from the table's header, our own products by
+     * their id prefix: status never walks the whole catalog. */
+    memcpy(prefix, n->domain, dl);
+    prefix[dl] = '/';
+    if ((err = store_count(t, STORE_CUR, &all)) == WEFT_OK)
+        err = store_each(t, STORE_CUR, prefix, dl + 1, false, count_cb, &own);
+    if (store_get(t, STORE_SEQ, n->domain, dl, &v) == WEFT_OK && v.n == 8)
         seq = store_be_u64(v.p);
     store_abort(t);
     if (err != WEFT_OK)
@@ -252,8 +251,8 @@ op_status(node *n, const pv *req, reply *r, weft_diag *d)
     if ((err = pv_setstr(r->a, r->m, "domain", n->domain))
         || (err = pv_setstr(r->a, r->m, "fingerprint", fp))
         || (err = pv_setstr(r->a, r->m, "key", hex))
-        || (err = pv_setint(r->a, r->m, "products", c.own))
-        || (err = pv_setint(r->a, r->m, "catalog", c.all))
+        || (err = pv_setint(r->a, r->m, "products", own))
+        || (err = pv_setint(r->a, r->m, "catalog", (int64_t) all))
         || (err = pv_setint(r->a, r->m, "seq", (int64_t) seq))
         || (err = pv_setint(r->a, r->m, "store_bytes", (int64_t) fb))
         || (err = pv_setint(r->a, r->m, "store_used_bytes", (int64_t) ub))

@@ -11,48 +11,23 @@
 #include <string.h>
 #include <time.h>
 
-typedef struct digest {
-    weft_buf b;
-    uint64_t n;
-} digest;
-
-static int
-digest_cb(void *ctx, store_val k, store_val v)
-{
-    digest *g = ctx;
-    uint8_t h[32], zero = 0;
-
-    crypto_blake2b(v.p, v.n, h);
-    g->n++;
-    if (weft_buf_append(&g->b, k.p, k.n) || weft_buf_append(&g->b, &zero, 1)
-        || weft_buf_append(&g->b, h, 32))
-        return WEFT_ENOMEM;
-    return 0;
-}
-
 weft_err
 catalog_digest(node *n, pv_arena *a, pv *out)
 {
-    digest     g;
     store_txn *t;
-    uint8_t    h[32];
+    uint8_t    acc[64], h[32];
     char       hex[65];
     weft_err   err;
 
-    weft_buf_init(&g.b, (size_t) 1 << 30);
-    g.n = 0;
     if ((err = store_begin(n->st, false, &t)) != WEFT_OK)
         return err;
-    /* Ids in key order, each with the hash of its signed envelope. */
-    err = store_each(t, STORE_CUR, NULL, 0, false, digest_cb, &g);
+    err = catalog_digest_sum(t, false, acc);
     store_abort(t);
-    if (err == WEFT_OK) {
-        crypto_blake2b(g.b.p ? g.b.p : (const uint8_t *) "", g.b.len, h);
-        crypto_hex(h, 32, hex);
-        err = pv_setstr(a, out, "catalog_digest", hex);
-    }
-    weft_buf_free(&g.b);
-    return err;
+    if (err != WEFT_OK)
+        return err;
+    crypto_blake2b(acc, sizeof(acc), h);
+    crypto_hex(h, 32, hex);
+    return pv_setstr(a, out, "catalog_digest", hex);
 }
 
 typedef struct dom_ctx {
@@ -60,20 +35,17 @@ typedef struct dom_ctx {
     store_txn *t;
     pv_arena  *a;
     pv        *list;
-    int64_t    count, latest;
+    int64_t    count;
 } dom_ctx;
 
 static int
 product_cb(void *ctx, store_val k, store_val v)
 {
     dom_ctx *c = ctx;
-    pv      *sum;
 
     (void) k;
+    (void) v;
     c->count++;
-    if (proto_envelope_read(c->a, v.p, v.n, &sum, NULL) == WEFT_OK
-        && pv_getint(sum, "issued", 0) > c->latest)
-        c->latest = pv_getint(sum, "issued", 0);
     return 0;
 }
 
@@ -93,7 +65,7 @@ domain_cb(void *ctx, store_val k, store_val v)
         return 0;
     memcpy(dom, k.p, k.n);
     dom[k.n] = '/';
-    c->count = c->latest = 0;
+    c->count = 0;
     store_each(c->t, STORE_CUR, dom, k.n + 1, false, product_cb, c);
     dom[k.n] = 0;
     if (store_get(c->t, STORE_SEQ, dom, k.n, &sv) == WEFT_OK && sv.n == 8)
@@ -106,7 +78,6 @@ domain_cb(void *ctx, store_val k, store_val v)
         || pv_setstr(c->a, m, "fingerprint", fp)
         || pv_setint(c->a, m, "seq", (int64_t) seq)
         || pv_setint(c->a, m, "products", c->count)
-        || pv_setint(c->a, m, "latest_issued", c->latest)
         || pv_setint(c->a, m, "head_seq", have ? (int64_t) hseq : -1)
         || pv_setint(c->a, m, "head_ts", have ? hts : -1)
         || pv_setint(c->a, m, "stale_s",
@@ -125,7 +96,7 @@ domain_cb(void *ctx, store_val k, store_val v)
 weft_err
 catalog_domains(node *n, pv_arena *a, pv *list)
 {
-    dom_ctx  c = { n, NULL, a, list, 0, 0 };
+    dom_ctx  c = { n, NULL, a, list, 0 };
     weft_err err;
 
     if ((err = store_begin(n->st, false, &c.t)) != WEFT_OK)

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const table_names[STORE_NTABLES] = {
     "meta",
@@ -26,12 +28,82 @@ static const char *const table_names[STORE_NTABLES] = {
 struct store {
     MDB_env *env;
     MDB_dbi  dbi[STORE_NTABLES];
+    void    *map; /* where data.mdb is mapped (found in /proc/self/maps) */
+    size_t   maplen;
 };
+
+/*
+ * find_map finds where LMDB mapped the data file (mdb_env_info gives the
+ * address only for MDB_FIXEDMAP): the mapping of the file with its inode.
+ * Left NULL if not found; release() then does nothing.
+ */
+static void
+find_map(store *s)
+{
+    const char   *path;
+    struct stat   sb;
+    char          line[4608], data[4200];
+    FILE         *f;
+    unsigned long lo, hi, ino;
+
+    if (mdb_env_get_path(s->env, &path) != 0) /* the directory */
+        return;
+    snprintf(data, sizeof(data), "%s/data.mdb", path);
+    if (stat(data, &sb) != 0 || (f = fopen("/proc/self/maps", "r")) == NULL)
+        return;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %lu", &lo, &hi, &ino) == 3
+            && ino == (unsigned long) sb.st_ino && hi > lo
+            && strstr(line, "data.mdb") != NULL) {
+            s->map = (void *) lo;
+            s->maplen = hi - lo;
+            break;
+        }
+    fclose(f);
+}
 
 struct store_txn {
     store   *s;
     MDB_txn *txn;
+    bool     write;
 };
+
+/*
+ * release drops this process's mapping of the store's pages when more
+ * than STORE_MAPPED_MAX bytes of files are mapped in (the kernel maps
+ * neighbours of every page touched, so a node that takes in a large
+ * catalog would otherwise end up with its whole store resident). The
+ * pages stay in the kernel's page cache, and the next read of one maps
+ * it again: the store's read-only map holds nothing that is not in the
+ * file, so a pointer into it that a reader still holds stays good (the
+ * page is mapped again from the same file data on its next use).
+ * Called after each write commit; it costs a read of /proc/self/statm.
+ */
+static void
+release(store *s)
+{
+    FILE         *f = fopen("/proc/self/statm", "r");
+    unsigned long size, resident, shared = 0;
+    long          pg = sysconf(_SC_PAGESIZE);
+    MDB_envinfo   info;
+    MDB_stat      st;
+    size_t        len;
+
+    if (f == NULL)
+        return;
+    if (fscanf(f, "%lu %lu %lu", &size, &resident, &shared) != 3)
+        shared = 0;
+    fclose(f);
+    if (s->map == NULL || pg <= 0
+        || (uint64_t) shared * (uint64_t) pg <= STORE_MAPPED_MAX
+        || mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
+        return;
+    len = (info.me_last_pgno + 1) * (size_t) st.ms_psize;
+    len = (len + (size_t) pg - 1) / (size_t) pg * (size_t) pg;
+    if (len > s->maplen)
+        len = s->maplen;
+    madvise(s->map, len, MADV_DONTNEED);
+}
 
 static weft_err
 lmdb_err(int rc)
@@ -101,6 +173,8 @@ store_open(
         store_close(s);
         return err;
     }
+    if (!readonly)
+        find_map(s);
     *out = s;
     return WEFT_OK;
 fail:
@@ -128,6 +202,7 @@ store_begin(store *s, bool write, store_txn **out)
     if ((t = malloc(sizeof(*t))) == NULL)
         return WEFT_ENOMEM;
     t->s = s;
+    t->write = write;
     rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
     if (rc != 0) {
         free(t);
@@ -140,9 +215,13 @@ store_begin(store *s, bool write, store_txn **out)
 weft_err
 store_commit(store_txn *t)
 {
-    int rc = mdb_txn_commit(t->txn);
+    int    rc = mdb_txn_commit(t->txn);
+    bool   write = t->write;
+    store *s = t->s;
 
     free(t);
+    if (rc == 0 && write)
+        release(s);
     return lmdb_err(rc);
 }
 

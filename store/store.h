@@ -38,6 +38,10 @@ typedef struct store_val {
     size_t         n;
 } store_val;
 
+/* The most bytes of mapped files (the store) a node keeps resident before
+ * it lets the kernel's page cache hold them alone (see release()). */
+#define STORE_MAPPED_MAX ((uint64_t) 24 << 20)
+
 /* Default and largest LMDB map sizes (the file grows as used). */
 #define STORE_MAPSIZE_DEFAULT ((uint64_t) 8 << 30)
 

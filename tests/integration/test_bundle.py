@@ -98,6 +98,14 @@ def test_export_import_roundtrip():
     assert c.ok("import", fb)["added"] == 3
     same_products(a, c, "a")
     same_products(b, c, "b")
+    # The catalog digest is kept as summaries change: b got a's products,
+    # then their updates, then published its own; c took the end state in
+    # one import. Same current summaries, same digest, after a restart too.
+    assert b.status()["catalog_digest"] == c.status()["catalog_digest"]
+    assert a.status()["catalog_digest"] != c.status()["catalog_digest"]
+    c.stop()
+    c.start("c")
+    assert b.status()["catalog_digest"] == c.status()["catalog_digest"]
 
 
 def test_export_to_stdout():
