@@ -24,23 +24,24 @@
 #define MESH_TIMEOUT_MS     5000       /* a request's reply deadline */
 #define MESH_BACKOFF_MIN_MS 250
 #define MESH_BACKOFF_MAX_MS 30000
-/* Push fanout: with forward-once gossip a fanout f misses about N e^-f of
- * N nodes (anti-entropy repairs them, a second later); 8 keeps that near
- * zero at the sizes weft runs. */
-#define MESH_FANOUT       8     /* peers a new summary is pushed to */
-#define MESH_REFUSALS_MAX 64    /* refusals before a session ends */
-#define MESH_BANS_MAX     32    /* misbehaving keys remembered */
-#define MESH_BAN_MIN_MS   10000 /* first shut-out; doubles each time */
+/* Push fanout: a new summary goes to every linked peer (forward-once
+ * gossip with fanout f misses about N e^-f of N nodes; with every link,
+ * only nodes no peer dials are missed, and dial-back leaves none). */
+#define MESH_FANOUT       MESH_LINKS_ALL /* peers a new summary is pushed to */
+#define MESH_REFUSALS_MAX 64             /* refusals before a session ends */
+#define MESH_BANS_MAX     32             /* misbehaving keys remembered */
+#define MESH_BAN_MIN_MS   10000          /* first shut-out; doubles each time */
 #define MESH_BAN_MAX_MS   600000
 #define MESH_RECORDS_MAX  16 /* peer records in one hello reply */
 #define MESH_FETCH_MAX    8  /* descriptor fetches at once */
 /* Signed heads: each node signs its own every MESH_HEAD_EVERY_MS (and on
  * every publish) and pushes it to MESH_HEAD_FANOUT peers; every
  * MESH_FULL_EVERY-th anti-entropy round is a full one, which also
- * repairs the heads a push missed. */
-#define MESH_HEAD_EVERY_MS 60000
+ * repairs the heads a push missed. Both are sized for an idle mesh of 50
+ * domains to stay well under 1 KB/s per node. */
+#define MESH_HEAD_EVERY_MS 300000
 #define MESH_HEAD_FANOUT   3
-#define MESH_FULL_EVERY    30
+#define MESH_FULL_EVERY    120
 #define MESH_HEADS_MAX     4096 /* signed heads in one message */
 
 enum { OUT_ENV, OUT_HEAD }; /* what an outbox entry is */

@@ -41,7 +41,7 @@ static const char usage[]
       "  --peer URL         link to a peer (repeatable); peers are remembered\n"
       "  --sync-interval MS anti-entropy period (default 1000)\n"
       "  --head-interval S  how often this domain signs its head, the mark\n"
-      "                     of how fresh peers' view of it is (default 60)\n"
+      "                     of how fresh peers' view of it is (default 300)\n"
       "\n"
       "The CLI socket is ipc://DIR/weft.sock (mode 0600). SIGINT or SIGTERM\n"
       "stops the node cleanly.\n";
