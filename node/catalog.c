@@ -14,6 +14,7 @@
  *   REF   "dp" 0 product-id 0 contract-id    (ODCS dataProduct)
  */
 #include "node/node.h"
+#include "proto/policy.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -438,14 +439,15 @@ effective(node *n, store_txn *t, pv_arena *a, const pv *desc,
  */
 static weft_err
 issue(node *n, store_txn *t, pv_arena *a, const pv *eff, const uint8_t body[32],
-    pv **out, bool *dirty)
+    pv **out, bool *dirty, pv **verdict)
 {
     const char *id = pv_getstr(eff, "id");
     uint64_t    seq;
     uint8_t     k[KEY_MAX + 1];
     size_t      kl;
     weft_buf    env;
-    pv         *sum;
+    pv         *sum, *v;
+    int         sev;
     weft_err    err;
 
     if ((err = seq_get(t, n->domain, &seq)) != WEFT_OK)
@@ -455,6 +457,14 @@ issue(node *n, store_txn *t, pv_arena *a, const pv *eff, const uint8_t body[32],
         (int64_t) time(NULL), &sum);
     if (err != WEFT_OK)
         return err;
+    /* Judged before anything is written: what the policy rejects is not
+     * published at all (the caller reports the reasons). */
+    if ((err = gov_judge(n, a, sum, &v)) != WEFT_OK)
+        return err;
+    if (verdict != NULL)
+        *verdict = v;
+    if (policy_verdict(v) == POLICY_REJECT)
+        return WEFT_EPOLICY;
     weft_buf_init(&env, WEFT_SUMMARY_MAX + 256);
     if ((err = proto_envelope_seal(sum, n->key, &env)) != WEFT_OK)
         goto done;
@@ -465,6 +475,7 @@ issue(node *n, store_txn *t, pv_arena *a, const pv *eff, const uint8_t body[32],
     *dirty = true;
     *dirty = true;
     if ((err = cur_put(t, id, env.p, env.len))
+        || (err = gov_record(n, t, a, sum, &sev))
         || (err = store_put(t, STORE_LOG, k, kl, env.p, env.len))
         || (err = seq_put(t, n->domain, seq)))
         goto done;
@@ -508,7 +519,7 @@ reissue(node *n, store_txn *t, pv_arena *a, const char *id)
     if (same_content(a, cur, eff, n))
         return WEFT_OK;
     return issue(n, t, a, eff, (const uint8_t *) pv_get(cur, "body")->u.s.p,
-        &sum, &dirty);
+        &sum, &dirty, NULL);
 }
 
 typedef struct reissue_ctx {
@@ -597,8 +608,9 @@ typedef struct pub {
     const char *file;
     bool        dry_run;
     pv         *res;
-    bool        fatal; /* the transaction holds a partial write */
-    pv         *old;   /* the current descriptor being replaced, if held */
+    bool        fatal;   /* the transaction holds a partial write */
+    pv         *old;     /* the current descriptor being replaced, if held */
+    pv         *verdict; /* governance's verdict on the new summary */
 } pub;
 
 /*
@@ -693,7 +705,8 @@ store_new(pub *p, const pv *desc, const weft_buf *bytes, const uint8_t hash[32],
 
     /* Once issue writes, a failure dooms the whole batch (p->fatal). */
     if ((err = effective(p->n, p->t, p->a, desc, NULL, &eff))
-        || (err = issue(p->n, p->t, p->a, eff, hash, sum, &p->fatal)))
+        || (err
+            = issue(p->n, p->t, p->a, eff, hash, sum, &p->fatal, &p->verdict)))
         return err;
     seq = (uint64_t) pv_getint(*sum, "seq", 0);
     if ((kl = keyseq(k, id, seq)) == 0)
@@ -702,6 +715,56 @@ store_new(pub *p, const pv *desc, const weft_buf *bytes, const uint8_t hash[32],
         || (err = link(p->n, p->t, p->a, desc)))
         return err;
     return unlink_old(p, desc);
+}
+
+/*
+ * lint judges what publishing desc would sign, without storing anything
+ * (publish --dry-run): the summary is built as issue() would (the seq is
+ * a guess: the verdict does not depend on it). A rejection is
+ * WEFT_EPOLICY with p->verdict set.
+ */
+static weft_err
+lint(pub *p, const pv *desc, const uint8_t hash[32], const weft_buf *bytes)
+{
+    pv      *eff, *sum;
+    weft_err err;
+
+    (void) bytes;
+    if ((err = effective(p->n, p->t, p->a, desc, NULL, &eff))
+        || (err = proto_summary_build(p->a, eff, crypto_key_public(p->n->key),
+                hash, 1, (int64_t) time(NULL), &sum))
+        || (err = gov_judge(p->n, p->a, sum, &p->verdict)))
+        return err;
+    return policy_verdict(p->verdict) == POLICY_REJECT ? WEFT_EPOLICY : WEFT_OK;
+}
+
+/* verdict_out adds the verdict and its reasons to the result. */
+static weft_err
+verdict_out(pub *p)
+{
+    const pv *rules = pv_get(p->verdict, "rules");
+    pv       *reasons = pv_arr(p->ra);
+    char      line[WEFT_REASON_MAX];
+
+    for (uint32_t i = 0;
+         reasons && rules && rules->type == PV_ARR && i < rules->u.a.n; i++) {
+        const pv   *r = rules->u.a.v[i];
+        const char *out = pv_getstr(r, "outcome");
+
+        if (out == NULL || strcmp(out, "pass") == 0)
+            continue;
+        snprintf(line, sizeof(line), "%s (%s): %s", pv_getstr(r, "rule"), out,
+            pv_getstr(r, "reason"));
+        if (pv_push(p->ra, reasons, pv_strz(p->ra, line)))
+            return WEFT_ENOMEM;
+    }
+    if (reasons == NULL
+        || pv_setstr(p->ra, p->res, "verdict", pv_getstr(p->verdict, "verdict"))
+        || pv_setint(
+            p->ra, p->res, "policy", pv_getint(p->verdict, "version", 0))
+        || pv_set(p->ra, p->res, "reasons", reasons))
+        return WEFT_ENOMEM;
+    return WEFT_OK;
 }
 
 static weft_err
@@ -742,10 +805,23 @@ publish_one(pub *p, const pv *data, weft_diag *d)
     if ((err = check_current(p, desc, hash, &cur, d)) != WEFT_OK)
         goto done;
     changed = cur == NULL || memcmp(pv_get(cur, "body")->u.s.p, hash, 32);
+    p->verdict = NULL;
     if (!changed)
         sum = cur; /* identical content: nothing changes */
-    else if (!p->dry_run && (err = store_new(p, desc, &bytes, hash, &sum)))
-        weft_diagf(d, err, "%s: store: %s", p->file, weft_strerror(err));
+    else if (p->dry_run)
+        err = lint(p, desc, hash, &bytes);
+    else if ((err = store_new(p, desc, &bytes, hash, &sum))) {
+        if (err == WEFT_EPOLICY && p->verdict != NULL)
+            gov_reasons(p->verdict, p->file, d);
+        else
+            weft_diagf(d, err, "%s: store: %s", p->file, weft_strerror(err));
+    }
+    if (err == WEFT_OK && p->verdict == NULL && sum != NULL)
+        err = gov_judge(p->n, p->a, sum, &p->verdict);
+    if (err == WEFT_OK && p->verdict != NULL)
+        err = verdict_out(p);
+    if (err == WEFT_EPOLICY && p->dry_run)
+        gov_reasons(p->verdict, p->file, d);
     crypto_hex(hash, 32, hex);
     if (err == WEFT_OK
         && ((err = pv_setstr(p->ra, p->res, "id", pv_getstr(desc, "id")))
@@ -786,7 +862,8 @@ catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results,
         const char *file = pv_getstr(doc, "name");
         const pv   *data = pv_get(doc, "data");
         pv         *res = pv_map(a);
-        pub p = { n, t, work, a, file ? file : "-", dry_run, res, false, NULL };
+        pub p = { n, t, work, a, file ? file : "-", dry_run, res, false, NULL,
+            NULL };
         weft_diag d = { "" };
 
         if (res == NULL || pv_push(a, results, res) != WEFT_OK) {
@@ -860,6 +937,7 @@ catalog_set_status(node *n, pv_arena *a, const char *id, const char *status,
     const char *reason, const char *sunset, const char *replaced_by, pv **out,
     weft_diag *d)
 {
+    pv        *verdict = NULL;
     store_txn *t;
     pv        *cur, *desc, *eff, *st, *sum;
     bool       dirty = false; /* any failure aborts t anyway */
@@ -883,12 +961,16 @@ catalog_set_status(node *n, pv_arena *a, const char *id, const char *status,
                     ? deprecation(a, reason, sunset, replaced_by)
                     : pv_get(cur, "deprecation")))
         || (err = effective(n, t, a, desc, st, &eff))
-        || (err = issue(n, t, a, eff,
-                (const uint8_t *) pv_get(cur, "body")->u.s.p, &sum, &dirty))
+        || (err
+            = issue(n, t, a, eff, (const uint8_t *) pv_get(cur, "body")->u.s.p,
+                &sum, &dirty, &verdict))
         /* A contract's products are re-signed: retired, it detaches. */
         || (err = link(n, t, a, desc))) {
-        weft_diagf(d, err ? err : WEFT_ENOMEM, "%s: %s", id,
-            weft_strerror(err ? err : WEFT_ENOMEM));
+        if (err == WEFT_EPOLICY)
+            gov_reasons(verdict, id, d);
+        else
+            weft_diagf(d, err ? err : WEFT_ENOMEM, "%s: %s", id,
+                weft_strerror(err ? err : WEFT_ENOMEM));
         goto fail;
     }
     if ((err = store_commit(t)) != WEFT_OK)
@@ -1043,6 +1125,7 @@ catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
     store_val   v;
     pv         *cur;
     bool        fresh;
+    int         sev;
     weft_err    err;
 
     *out = ACCEPT_HELD;
@@ -1076,7 +1159,10 @@ catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
     if (catalog_summary(n, t, a, id, &cur) == WEFT_OK
         && pv_getint(cur, "seq", 0) >= (int64_t) seq)
         return WEFT_OK; /* older than the current one: history only */
-    if ((err = cur_put(t, id, env, envlen)))
+    /* Current now: judged under the node's policy; the verdict is kept
+     * with it (a rejected one is served to no query). */
+    if ((err = cur_put(t, id, env, envlen))
+        || (err = gov_record(n, t, a, sum, &sev)))
         return err;
     if (desc != NULL) {
         if ((kl = keyseq(k, id, seq)) == 0)

@@ -43,6 +43,7 @@ void log_msg(log_level level, const char *fmt, ...)
 typedef struct server server;
 typedef struct mesh   mesh;
 typedef struct vpool  vpool;
+typedef struct gov    gov;
 
 typedef struct node {
     char        dir[4096];
@@ -52,6 +53,7 @@ typedef struct node {
     server     *srv;
     mesh       *mesh;    /* peers; NULL without --listen or --peer */
     vpool      *vp;      /* helpers that check signatures; may be NULL */
+    gov        *gov;     /* governance: council, policy (governance.c) */
     int64_t     started; /* unix seconds */
     int         lock_fd;
 } node;
@@ -163,6 +165,55 @@ weft_err catalog_domains(node *n, pv_arena *a, pv *list);
  * dom (mesh_head.c); false when none is. */
 bool catalog_head_held(
     store_txn *t, const char *dom, int64_t *ts, uint64_t *seq);
+
+/* ---- governance (governance.c) -------------------------------------- */
+
+/*
+ * gov_start loads the node's trust anchor and policy: on the first start
+ * with nkeys council keys (threshold of them must sign a policy) it stores
+ * the anchor; later, keys that differ from the stored anchor are refused.
+ * local_path (may be NULL) is a local policy that may only tighten.
+ */
+weft_err gov_start(node *n, const uint8_t (*keys)[32], int nkeys, int threshold,
+    const char *local_path, weft_diag *d);
+void     gov_free(node *n);
+
+/* gov_version is the global policy's version (0: none). */
+int64_t gov_version(const node *n);
+
+/* gov_bundle is the signed bundle held, or NULL. */
+const weft_buf *gov_bundle(const node *n);
+
+/* gov_judge judges sum under the node's effective policy (policy_judge's
+ * verdict map, in a). */
+weft_err gov_judge(node *n, pv_arena *a, const pv *sum, pv **verdict);
+
+/*
+ * gov_record judges sum and keeps its verdict in t (*sev: its severity,
+ * a policy_sev).
+ */
+weft_err gov_record(
+    node *n, store_txn *t, pv_arena *a, const pv *sum, int *sev);
+
+/* gov_reasons writes "what: rejected by governance policy vN: rule
+ * (outcome): reason; ..." into d and returns WEFT_EPOLICY. */
+weft_err gov_reasons(const pv *verdict, const char *what, weft_diag *d);
+
+/* gov_stored is the kept verdict severity of id (0 = accepted), and the
+ * policy version that judged it into *version (may be NULL). */
+int gov_stored(store_txn *t, const char *id, int64_t *version);
+
+/*
+ * gov_offer verifies a policy bundle (from the CLI, or a peer) against
+ * the anchor and adopts it when its version is above the one held, then
+ * judges every summary again. A refusal is counted and logged; a peer's
+ * older or equal version is WEFT_EVERSION but not counted.
+ */
+weft_err gov_offer(node *n, const uint8_t *p, size_t len, bool from_cli,
+    bool *adopted, weft_diag *d);
+
+/* gov_show fills out with the council, the policy and verdict counts. */
+weft_err gov_show(node *n, pv_arena *a, pv *out);
 
 /* ---- queries (query.c) ---------------------------------------------- */
 

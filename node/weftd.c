@@ -42,6 +42,13 @@ static const char usage[]
       "  --sync-interval MS anti-entropy period (default 1000)\n"
       "  --head-interval S  how often this domain signs its head, the mark\n"
       "                     of how fresh peers' view of it is (default 300)\n"
+      "  --governance-key K a governance council key (repeatable): 64 hex\n"
+      "                     digits or a .pub file; on first start only,\n"
+      "                     with --governance-threshold, it sets the trust\n"
+      "                     anchor (later only a signed policy changes it)\n"
+      "  --governance-threshold K\n"
+      "                     council signatures a policy needs (default 1)\n"
+      "  --local-policy FILE local rules that tighten the global policy\n"
       "\n"
       "The CLI socket is ipc://DIR/weft.sock (mode 0600). SIGINT or SIGTERM\n"
       "stops the node cleanly.\n";
@@ -56,7 +63,37 @@ typedef struct opts {
     int         npeers;
     uint64_t    interval_ms;
     uint64_t    head_ms;
+    uint8_t     gkeys[PROTO_COUNCIL_MAX][32];
+    int         ngkeys, threshold;
+    const char *local_policy;
 } opts;
+
+/* council_key reads a council public key: 64 hex digits or a .pub file. */
+static int
+council_key(const char *arg, uint8_t out[32])
+{
+    weft_diag d = { "" };
+    size_t    n = strlen(arg);
+
+    if (n == 64 && strspn(arg, "0123456789abcdefABCDEF") == 64) {
+        for (int i = 0; i < 32; i++) {
+            unsigned v;
+
+            if (sscanf(arg + 2 * i, "%2x", &v) != 1)
+                return -1;
+            out[i] = (uint8_t) v;
+        }
+        return 0;
+    }
+    if (crypto_pubkey_load(arg, out, &d) != WEFT_OK) {
+        fprintf(stderr,
+            "weftd: --governance-key '%s': not 64 hex digits, and as a "
+            "file: %s\n",
+            arg, d.msg);
+        return -1;
+    }
+    return 0;
+}
 
 static int
 parse(int argc, char **argv, opts *o)
@@ -69,6 +106,9 @@ parse(int argc, char **argv, opts *o)
         { "peer", required_argument, NULL, 'p' },
         { "sync-interval", required_argument, NULL, 'i' },
         { "head-interval", required_argument, NULL, 'H' },
+        { "governance-key", required_argument, NULL, 'g' },
+        { "governance-threshold", required_argument, NULL, 'k' },
+        { "local-policy", required_argument, NULL, 'P' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -132,6 +172,32 @@ parse(int argc, char **argv, opts *o)
             o->head_ms = (uint64_t) sec * 1000;
             break;
         }
+        case 'g':
+            if (o->ngkeys == PROTO_COUNCIL_MAX) {
+                fprintf(stderr, "weftd: at most %d --governance-key\n",
+                    PROTO_COUNCIL_MAX);
+                return 2;
+            }
+            if (council_key(optarg, o->gkeys[o->ngkeys]) != 0)
+                return 2;
+            o->ngkeys++;
+            break;
+        case 'k': {
+            char *end;
+            long  k = strtol(optarg, &end, 10);
+
+            if (*end != 0 || end == optarg || k < 1 || k > PROTO_COUNCIL_MAX) {
+                fprintf(stderr,
+                    "weftd: --governance-threshold '%s': expected 1 to %d\n",
+                    optarg, PROTO_COUNCIL_MAX);
+                return 2;
+            }
+            o->threshold = (int) k;
+            break;
+        }
+        case 'P':
+            o->local_policy = optarg;
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -484,7 +550,9 @@ main(int argc, char **argv)
     rc = 1;
     if (crypto_init() != WEFT_OK)
         log_msg(LOG_ERROR, "libsodium failed to initialize");
-    else if (lock_dir(&n, &d) != WEFT_OK || identity(&n, o.domain, &d))
+    else if (lock_dir(&n, &d) != WEFT_OK || identity(&n, o.domain, &d)
+        || gov_start(&n, (const uint8_t(*)[32]) o.gkeys, o.ngkeys,
+            o.threshold ? o.threshold : 1, o.local_policy, &d))
         log_msg(LOG_ERROR, "%s", d.msg);
     else if (uv_loop_init(&loop) == 0) {
         record_pid(&n);
@@ -496,6 +564,7 @@ main(int argc, char **argv)
     }
     vpool_free(n.vp);
     mesh_free(n.mesh);
+    gov_free(&n);
     store_close(n.st);
     crypto_key_free(n.key);
     if (n.lock_fd >= 0)

@@ -313,10 +313,54 @@ owner(nrm *n, const pv *m)
 
 /* ---- interfaces and inputs --------------------------------------------- */
 
-/* interface appends {type, name, url, version, contract, deprecated}. */
+/* declared reports whether a security key's value declares something:
+ * true, a non-empty string, or a non-empty map or list. */
+static bool
+declared(const pv *v)
+{
+    if (v == NULL)
+        return false;
+    switch (v->type) {
+    case PV_BOOL:
+        return v->u.b;
+    case PV_STR:
+        return v->u.s.len > 0;
+    case PV_ARR:
+        return v->u.a.n > 0;
+    case PV_MAP:
+        return v->u.m.n > 0;
+    default:
+        return false;
+    }
+}
+
+/*
+ * controls reads the security controls an interface or port declares, as
+ * bits (docs/formats.md): the keys authentication, authorization,
+ * encryption, access_logging and purpose_limitation, on the interface
+ * itself or in its `security:` map.
+ */
+static int64_t
+controls(const pv *src)
+{
+    static const char *const keys[] = { "authentication", "authorization",
+        "encryption", "access_logging", "purpose_limitation" };
+    const pv                *sec = pv_get(src, "security");
+    int64_t                  bits = 0;
+
+    for (int i = 0; i < 5; i++)
+        if (declared(pv_get(src, keys[i]))
+            || (sec != NULL && sec->type == PV_MAP
+                && declared(pv_get(sec, keys[i]))))
+            bits |= (int64_t) 1 << i;
+    return bits;
+}
+
+/* interface appends {type, name, url, version, contract, deprecated,
+ * controls} read from the source map src. */
 static weft_err
-interface(nrm *n, const pv *type, const pv *name, const pv *url, pv *version,
-    const pv *contract, const pv *deprecated)
+interface(nrm *n, const pv *src, const pv *type, const pv *name, const pv *url,
+    pv *version, const pv *contract, const pv *deprecated)
 {
     pv  *m = pv_map(n->a);
     bool dep = deprecated != NULL && deprecated->u.b;
@@ -326,6 +370,7 @@ interface(nrm *n, const pv *type, const pv *name, const pv *url, pv *version,
         || pv_set(n->a, m, "version", version ? version : pv_nil(n->a))
         || set(n, m, "contract", contract)
         || pv_set(n->a, m, "deprecated", pv_bool(n->a, dep))
+        || pv_setint(n->a, m, "controls", controls(src))
         || pv_push(n->a, pv_get(n->out, "interfaces"), m))
         return oom(n);
     return WEFT_OK;
@@ -493,7 +538,7 @@ article_interface(nrm *n, const pv *s, const char *path)
         || (err = get(n, s, path, "deprecated", T(PV_BOOL), &dep))
         || (err = version_at(n, s, path, &vers)))
         return err;
-    return interface(n, type, name, url, vers, contract, dep);
+    return interface(n, s, type, name, url, vers, contract, dep);
 }
 
 /* percent reads quality.key as a percentage into out[key]. */
@@ -635,7 +680,7 @@ odps_output(nrm *n, const pv *p, const char *path)
         || (err = get(n, p, path, "contractId", T(PV_STR), &contract))
         || (err = get(n, p, path, "deprecated", T(PV_BOOL), &dep))
         || (err = version_at(n, p, path, &vers))
-        || (err = interface(n, type, name, NULL, vers, contract, dep)))
+        || (err = interface(n, p, type, name, NULL, vers, contract, dep)))
         return err;
     if (contract != NULL
         && (err = unique(n, "contracts", S_CONTRACTS, pv_copy(n->a, contract))))
@@ -654,7 +699,7 @@ odps_management(nrm *n, const pv *p, const char *path)
         || (err = get(n, p, path, "url", T(PV_STR), &url))
         || (err = get(n, p, path, "deprecated", T(PV_BOOL), &dep)))
         return err;
-    return interface(n, type, name, url, NULL, NULL, dep);
+    return interface(n, p, type, name, url, NULL, NULL, dep);
 }
 
 /* name_id reads the optional name and id; the name falls back to the id. */
@@ -820,7 +865,7 @@ odcs_server(nrm *n, const pv *s, const char *path)
         if ((err = unique(n, "formats", S_FORMATS, pv_copy(n->a, format))))
             return err;
     }
-    return interface(n, type, name, url, NULL, NULL, NULL);
+    return interface(n, s, type, name, url, NULL, NULL, NULL);
 }
 
 /* sla_seconds turns an SLA value and unit into seconds when they are a

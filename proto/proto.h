@@ -287,6 +287,36 @@ weft_err proto_head_seal(const crypto_key *k, const char *domain, uint64_t seq,
 weft_err proto_head_open(pv_arena *a, const uint8_t *p, size_t n, int64_t now,
     pv **head, weft_diag *d);
 
+/* ---- governance policy bundles (govern.c) ---------------------------- */
+
+#define PROTO_POLICY_PREFIX "weft/policy/v1"
+#define PROTO_POLICY_MAX    (256 << 10) /* bytes in one policy bundle */
+#define PROTO_COUNCIL_MAX   16          /* keys in a council, signatures */
+
+/*
+ * proto_policy_seal signs the normalized policy (proto/policy.h; it holds
+ * its version) and council (nil, or a new {keys: [bin 32], threshold})
+ * with each of the nkeys keys into a bundle appended to out.
+ */
+weft_err proto_policy_seal(const pv *policy, const pv *council, int64_t issued,
+    crypto_key *const *keys, int nkeys, weft_buf *out);
+
+/*
+ * proto_policy_open decodes a bundle and checks its shape, not its
+ * signatures: *body is the decoded body, *raw its signed bytes, *sigs the
+ * list of [key, sig].
+ */
+weft_err proto_policy_open(pv_arena *a, const uint8_t *p, size_t n, pv **body,
+    const pv **raw, const pv **sigs, weft_diag *d);
+
+/*
+ * proto_policy_verify checks the signatures sigs over raw against council
+ * ({keys, threshold}): every signer must be a distinct council key whose
+ * signature verifies, and there must be threshold of them.
+ */
+weft_err proto_policy_verify(
+    const pv *raw, const pv *sigs, const pv *council, weft_diag *d);
+
 /* ---- JSON ----------------------------------------------------------- */
 
 /*

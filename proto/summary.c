@@ -15,6 +15,7 @@
 #define TAGS_MAX   32   /* tags kept in a summary */
 #define NAMES_MAX  64   /* schema, field, input and interface names kept */
 #define WORD_MAX   64   /* bytes kept of one tag or name */
+#define PORTS_MAX  256  /* entries in ports (the last folds the rest in) */
 #define TARGET_MAX 1900 /* stay inline in an LMDB page when we can */
 
 /* utf8_cut returns the largest n' <= n that does not split a character. */
@@ -127,6 +128,49 @@ quality(pv_arena *a, const pv *desc)
     return m;
 }
 
+/*
+ * ports lists the security control bits each interface declares, in the
+ * descriptor's order (governance checks that each declares what its
+ * classification requires). Never trimmed, since a list cut short would
+ * hide a port from the check: past PORTS_MAX interfaces the last entry is
+ * the AND of all the rest (what every one of them declares).
+ */
+static pv *
+ports(pv_arena *a, const pv *desc)
+{
+    const pv *l = pv_get(desc, "interfaces");
+    pv       *out = pv_arr(a);
+    int64_t   rest = 31;
+    uint32_t  n = l && l->type == PV_ARR ? l->u.a.n : 0;
+
+    for (uint32_t i = 0; out && i < n; i++) {
+        int64_t bits = pv_getint(l->u.a.v[i], "controls", 0) & 31;
+
+        if (i + 1 < PORTS_MAX || n == PORTS_MAX) {
+            if (pv_push(a, out, pv_int(a, bits)))
+                return NULL;
+        } else
+            rest &= bits;
+    }
+    if (out && n > PORTS_MAX && pv_push(a, out, pv_int(a, rest)))
+        return NULL;
+    return out;
+}
+
+/* size is the byte length of desc's canonical encoding (what body hashes),
+ * for governance's size limit. */
+static int64_t
+size(const pv *desc)
+{
+    weft_buf b;
+    int64_t  n;
+
+    weft_buf_init(&b, WEFT_DESC_MAX);
+    n = proto_encode(desc, &b) == WEFT_OK ? (int64_t) b.len : 0;
+    weft_buf_free(&b);
+    return n;
+}
+
 static weft_err
 build(pv_arena *a, const pv *desc, const uint8_t origin[32],
     const uint8_t body[32], uint64_t seq, int64_t issued, size_t max,
@@ -156,6 +200,8 @@ build(pv_arena *a, const pv *desc, const uint8_t origin[32],
         || (err = pv_set(a, s, "class",
                 clip(a, pv_getstr(desc, "classification"), WORD_MAX)))
         || (err = pv_set(a, s, "quality", quality(a, desc)))
+        || (err = pv_set(a, s, "ports", ports(a, desc)))
+        || (err = pv_setint(a, s, "size", size(desc)))
         || (err
             = pv_set(a, s, "deprecation", dep ? pv_copy(a, dep) : pv_nil(a)))
         || (err = build_lists(a, s, desc, max)))
@@ -238,7 +284,26 @@ static const field fields[] = {
     { "fields", PV_ARR, false },
     { "inputs", PV_ARR, false },
     { "contracts", PV_ARR, false },
+    { "ports", PV_ARR, false },
+    { "size", PV_INT, false },
 };
+
+/* check_ports: at most PORTS_MAX ports, each control bits 0..31. */
+static weft_err
+check_ports(const pv *arr, weft_diag *d)
+{
+    if (arr->u.a.n > PORTS_MAX)
+        return weft_diagf(
+            d, WEFT_ESCHEMA, "summary: more than %d ports", PORTS_MAX);
+    for (uint32_t i = 0; i < arr->u.a.n; i++) {
+        const pv *p = arr->u.a.v[i];
+
+        if (p->type != PV_INT || p->u.i < 0 || p->u.i > 31)
+            return weft_diagf(d, WEFT_ESCHEMA,
+                "summary: ports[%u] is not control bits (0 to 31)", i);
+    }
+    return WEFT_OK;
+}
 
 weft_err
 proto_summary_fresh(const pv *sum, int64_t now, weft_diag *d)
@@ -304,7 +369,11 @@ proto_summary_check(const pv *sum, weft_diag *d)
                 "summary: '%s' has the wrong "
                 "type",
                 fields[i].name);
-        if (v->type == PV_ARR && check_strings(v, fields[i].name, d) != WEFT_OK)
+        if (v->type == PV_ARR
+            && (strcmp(fields[i].name, "ports") == 0
+                       ? check_ports(v, d)
+                       : check_strings(v, fields[i].name, d))
+                != WEFT_OK)
             return WEFT_ESCHEMA;
     }
     dom = pv_getstr(sum, "domain");
@@ -328,6 +397,8 @@ proto_summary_check(const pv *sum, weft_diag *d)
             "summary: id '%.64s' is not "
             "'<domain>/<name>'",
             id);
+    if (pv_getint(sum, "size", -1) < 0)
+        return weft_diagf(d, WEFT_ESCHEMA, "summary: negative size");
     if (pv_getint(sum, "seq", 0) < 1
         || pv_getint(sum, "expires", 0) <= pv_getint(sum, "issued", 0))
         return weft_diagf(d, WEFT_ESCHEMA, "summary: bad seq or times");

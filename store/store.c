@@ -23,11 +23,13 @@ static const char *const table_names[STORE_NTABLES] = {
     "cur",
     "log",
     "ref",
+    "verd",
 };
 
 struct store {
     MDB_env *env;
     MDB_dbi  dbi[STORE_NTABLES];
+    bool     absent[STORE_NTABLES]; /* read-only: a table made later */
     void    *map; /* where data.mdb is mapped (found in /proc/self/maps) */
     size_t   maplen;
 };
@@ -137,6 +139,11 @@ open_tables(store *s, bool readonly, weft_diag *d)
     for (i = 0; i < STORE_NTABLES; i++) {
         rc = mdb_dbi_open(
             txn, table_names[i], readonly ? 0 : MDB_CREATE, &s->dbi[i]);
+        if (rc == MDB_NOTFOUND && readonly) {
+            /* A store from before this table: reads find nothing. */
+            s->absent[i] = true;
+            continue;
+        }
         if (rc != 0) {
             mdb_txn_abort(txn);
             return weft_diagf(d, lmdb_err(rc), "store: table %s: %s",
@@ -241,6 +248,8 @@ store_get(
     MDB_val k = { klen, (void *) key }, v;
     int     rc;
 
+    if (t->s->absent[tab])
+        return WEFT_ENOTFOUND;
     if (klen == 0 || klen > 511)
         return WEFT_EINVAL;
     if ((rc = mdb_get(t->txn, t->s->dbi[tab], &k, &v)) != 0)
@@ -310,6 +319,8 @@ store_each(store_txn *t, store_table tab, const void *prefix, size_t plen,
 
     if (plen > 511)
         return WEFT_EINVAL;
+    if (t->s->absent[tab])
+        return WEFT_OK;
     if ((rc = mdb_cursor_open(t->txn, t->s->dbi[tab], &c)) != 0)
         return lmdb_err(rc);
     if (reverse)
@@ -343,6 +354,8 @@ store_range(store_txn *t, store_table tab, const void *prefix, size_t plen,
     if (plen == 0 || plen > flen || flen > 511
         || memcmp(prefix, from, plen) != 0)
         return WEFT_EINVAL;
+    if (t->s->absent[tab])
+        return WEFT_OK;
     if ((rc = mdb_cursor_open(t->txn, t->s->dbi[tab], &c)) != 0)
         return lmdb_err(rc);
     rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
@@ -365,8 +378,13 @@ weft_err
 store_count(store_txn *t, store_table tab, uint64_t *out)
 {
     MDB_stat st;
-    int      rc = mdb_stat(t->txn, t->s->dbi[tab], &st);
+    int      rc;
 
+    if (t->s->absent[tab]) {
+        *out = 0;
+        return WEFT_OK;
+    }
+    rc = mdb_stat(t->txn, t->s->dbi[tab], &st);
     if (rc != 0)
         return lmdb_err(rc);
     *out = st.ms_entries;

@@ -29,6 +29,7 @@ typedef enum store_table {
     STORE_CUR,      /* product id -> current signed summary envelope */
     STORE_LOG,      /* domain, 0, seq (BE) -> signed summary envelope */
     STORE_REF,      /* small indexes kept by the node (contract links) */
+    STORE_VERD,     /* product id -> governance verdict (canonical map) */
     STORE_NTABLES
 } store_table;
 

@@ -31,6 +31,7 @@ static const struct {
     [WEFT_ESTATE] = { "ESTATE", "not allowed in the current state" },
     [WEFT_EHASH] = { "EHASH", "content does not match its hash" },
     [WEFT_EFULL] = { "EFULL", "store is full" },
+    [WEFT_EPOLICY] = { "EPOLICY", "rejected by the governance policy" },
 };
 
 const char *

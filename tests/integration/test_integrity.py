@@ -68,9 +68,9 @@ class Forger:
         return m
 
     def summary(self, name, body, version="1.0.0", seq=1, issued=None,
-                expires=None):
+                expires=None, size=0):
         """A summary (as weft's proto_summary_build makes it) of product
-        name whose descriptor hashes to body."""
+        name whose descriptor (of size bytes) hashes to body."""
         issued = int(time.time()) if issued is None else issued
         return {"v": 1, "kind": "product", "origin": self.key,
                 "domain": self.domain,
@@ -84,7 +84,7 @@ class Forger:
                             "freshness_s": None},
                 "deprecation": None, "tags": ["forged"], "ifaces": [],
                 "formats": [], "schemas": [], "fields": [], "inputs": [],
-                "contracts": []}
+                "contracts": [], "ports": [], "size": size}
 
     def envelope(self, summary):
         sb = mp_pack(summary)
@@ -99,7 +99,8 @@ class Forger:
         if desc is None:
             desc = self.model(name, version)
         db = mp_pack(desc)
-        s = self.summary(name, blake(db), version, seq, issued, expires)
+        s = self.summary(name, blake(db), version, seq, issued, expires,
+                         len(db))
         return {"env": self.envelope(s), "desc": db}
 
     def bundle(self, entries, domain=None):
