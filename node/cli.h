@@ -39,6 +39,10 @@ typedef struct cli_cmd {
     const char *help;
 } cli_cmd;
 
+/* The governance commands (cli_gov.c). */
+int cli_cmd_governance(cli *c, int argc, char **argv);
+int cli_cmd_why(cli *c, int argc, char **argv);
+
 /* cli_commands is the table of commands, ended by a NULL name. */
 extern const cli_cmd cli_commands[];
 

@@ -104,7 +104,7 @@ read_doc(cli *c, const char *path, weft_buf *b)
 }
 
 static int
-print_results(cli *c, const pv *results)
+print_results(cli *c, const pv *results, bool dry)
 {
     int worst = CLI_OK;
 
@@ -113,13 +113,24 @@ print_results(cli *c, const pv *results)
         weft_err  e = (weft_err) pv_getint(r, "code", 0);
         int       rc = cli_code(e);
 
+        const pv *why = pv_get(r, "reasons");
+
         if (e != WEFT_OK)
             cli_err(c, "%s", pv_getstr(r, "error"));
-        else if (!c->json)
-            printf("%-40s %-10s seq %-6lld %.16s  %s\n", pv_getstr(r, "id"),
+        else if (!c->json) {
+            const char *v = pv_getstr(r, "verdict");
+
+            printf("%-40s %-10s seq %-6lld %.16s  %s%s%s\n", pv_getstr(r, "id"),
                 pv_getstr(r, "version"), (long long) pv_getint(r, "seq", 0),
                 pv_getstr(r, "hash"),
-                pv_get(r, "changed")->u.b ? "published" : "unchanged");
+                pv_get(r, "changed")->u.b ? (dry ? "valid" : "published")
+                                          : "unchanged",
+                v && strcmp(v, "accepted") != 0 ? ", " : "",
+                v && strcmp(v, "accepted") != 0 ? v : "");
+            for (uint32_t j = 0; why && why->type == PV_ARR && j < why->u.a.n;
+                 j++)
+                printf("    %s\n", why->u.a.v[j]->u.s.p);
+        }
         worst = rc > worst ? rc : worst;
     }
     return worst;
@@ -169,7 +180,7 @@ pub_wait(pub *p)
     for (uint32_t i = 0; res && res->type == PV_ARR && i < res->u.a.n; i++)
         pv_push(p->c->a, p->all, res->u.a.v[i]);
     if (res != NULL && res->type == PV_ARR) {
-        rc = print_results(p->c, res);
+        rc = print_results(p->c, res, p->dry);
         p->worst = rc > p->worst ? rc : p->worst;
     }
 }
@@ -302,14 +313,18 @@ static int
 cmd_list(cli *c, int argc, char **argv)
 {
     static const struct option lo[]
-        = { { "domain", required_argument, NULL, 'd' }, { NULL, 0, NULL, 0 } };
+        = { { "domain", required_argument, NULL, 'd' },
+              { "all", no_argument, NULL, 'a' }, { NULL, 0, NULL, 0 } };
     pv *req = req_new(c, "list"), *rep;
     int opt, rc;
 
     while ((opt = getopts(argc, argv, "d:", lo)) != -1) {
-        if (opt != 'd')
+        if (opt == 'a')
+            pv_set(c->a, req, "all", pv_bool(c->a, true));
+        else if (opt == 'd')
+            pv_setstr(c->a, req, "domain", optarg);
+        else
             return usage_err(c, "unknown option");
-        pv_setstr(c->a, req, "domain", optarg);
     }
     if (optind != argc)
         return usage_err(c, "unexpected argument");
@@ -321,11 +336,16 @@ cmd_list(cli *c, int argc, char **argv)
 static int
 cmd_search(cli *c, int argc, char **argv)
 {
+    static const struct option lo[]
+        = { { "all", no_argument, NULL, 'a' }, { NULL, 0, NULL, 0 } };
     pv *req = req_new(c, "search"), *rep, *words = pv_arr(c->a);
     int opt, rc;
 
-    while ((opt = getopts(argc, argv, "", NULL)) != -1)
-        return usage_err(c, "unknown option");
+    while ((opt = getopts(argc, argv, "", lo)) != -1) {
+        if (opt != 'a')
+            return usage_err(c, "unknown option");
+        pv_set(c->a, req, "all", pv_bool(c->a, true));
+    }
     if (optind >= argc)
         return usage_err(c, "give at least one WORD");
     for (int i = optind; i < argc; i++) {
@@ -670,16 +690,19 @@ const cli_cmd cli_commands[] = {
     { "publish", cmd_publish, "publish [--dry-run] FILE...",
         "Validates, signs and stores data product descriptors (the article's\n"
         "data-product: form, ODPS DataProduct, ODCS DataContract). - reads\n"
-        "stdin. Prints id, version, seq and hash per file; identical content\n"
-        "is left unchanged. --dry-run validates without storing.\n" },
+        "stdin. Prints id, version, seq, hash and governance's verdict per\n"
+        "file (with its reasons); what the policy rejects is not published\n"
+        "(exit 1). Identical content is left unchanged. --dry-run validates\n"
+        "and judges without storing.\n" },
     { "get", cmd_get, "get ID [--version V]",
         "Prints a product's summary and whole descriptor (a given version\n"
         "with --version).\n" },
-    { "list", cmd_list, "list [--domain D]",
-        "Lists current products, optionally of one domain.\n" },
-    { "search", cmd_search, "search WORD...",
+    { "list", cmd_list, "list [--domain D] [--all]",
+        "Lists current products, optionally of one domain. Quarantined\n"
+        "products are listed only with --all; rejected ones never.\n" },
+    { "search", cmd_search, "search [--all] WORD...",
         "Finds products whose name, description, tags or schema fields\n"
-        "contain every WORD (case-insensitive).\n" },
+        "contain every WORD (case-insensitive). --all: quarantined too.\n" },
     { "deprecate", cmd_deprecate,
         "deprecate ID --reason TEXT [--sunset DATE] [--replaced-by ID]",
         "Signs a deprecation of one of this node's products. DATE is\n"
@@ -705,6 +728,20 @@ const cli_cmd cli_commands[] = {
     { "import", cmd_import, "import FILE",
         "Verifies every signature in a bundle and stores it; any forgery\n"
         "refuses the whole bundle.\n" },
+    { "why", cli_cmd_why, "why ID",
+        "Explains governance's verdict on a product: each rule's outcome and\n"
+        "the policy version that judged it.\n" },
+    { "governance", cli_cmd_governance,
+        "governance keygen -o FILE | sign POLICY.yaml -k KEYFILE... -o "
+        "BUNDLE [--version N] [--council-key PUB... --council-threshold K] | "
+        "publish BUNDLE | show",
+        "keygen makes a council member's key (FILE, mode 0600, and FILE.pub).\n"
+        "sign signs a policy (the article's governance: document plus rules:)\n"
+        "with one or more council keys; --council-key/--council-threshold\n"
+        "name a new council (rotation: the new keys must sign too). publish\n"
+        "hands a signed policy to the node, which spreads it through the\n"
+        "mesh. show prints the council, the policy and the verdict counts.\n"
+        "See docs/governance.md.\n" },
     { "help", cmd_help, "help [COMMAND]", "Explains weft or one command.\n" },
     { NULL, NULL, NULL, NULL },
 };

@@ -46,15 +46,15 @@ cli_print_table(const pv *items)
         printf("no products\n");
         return;
     }
-    printf("%-*s  %-10s  %-10s  %6s  %-14s  %s\n", w, "ID", "VERSION", "STATUS",
-        "SEQ", "CLASS", "OWNER");
+    printf("%-*s  %-10s  %-10s  %6s  %-14s  %-20s  %s\n", w, "ID", "VERSION",
+        "STATUS", "SEQ", "CLASS", "OWNER", "VERDICT");
     for (uint32_t i = 0; i < items->u.a.n; i++) {
         const pv *p = items->u.a.v[i];
 
-        printf("%-*s  %-10s  %-10s  %6lld  %-14s  %s\n", w, str(p, "id"),
+        printf("%-*s  %-10s  %-10s  %6lld  %-14s  %-20s  %s\n", w, str(p, "id"),
             str(p, "version"), str(p, "status"),
             (long long) pv_getint(p, "seq", 0), str(p, "classification"),
-            str(p, "owner"));
+            str(p, "owner"), str(p, "verdict"));
     }
 }
 
@@ -83,6 +83,8 @@ cli_print_product(const pv *p)
         "version", str(p, "version"), "seq", (long long) pv_getint(p, "seq", 0),
         "status", str(p, "status"), "owner", str(p, "owner"), "classification",
         str(p, "classification"), "hash", str(p, "hash"));
+    printf(
+        "%-16s%s (weft why %s)\n", "verdict", str(p, "verdict"), str(p, "id"));
     if (dep != NULL && dep->type == PV_MAP)
         printf("%-16s%s (sunset %s, replaced by %s)\n", "deprecation",
             str(dep, "reason"), str(dep, "sunset"), str(dep, "replaced_by"));

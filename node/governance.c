@@ -33,6 +33,12 @@ struct gov {
     uint64_t  judged_ms;             /* the last re-judging took */
 };
 
+bool
+gov_local(const node *n)
+{
+    return n->gov && n->gov->local;
+}
+
 int64_t
 gov_version(const node *n)
 {

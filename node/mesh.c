@@ -190,7 +190,7 @@ static void
 link_kick(plink *l)
 {
     pv_arena *a;
-    pv       *req, *envs, *heads;
+    pv       *req, *envs, *heads, *pol = NULL;
     size_t    i, bytes = 0;
 
     if (l->state != L_READY || !l->authed || l->op != OP_NONE || l->out.n == 0)
@@ -203,12 +203,18 @@ link_kick(plink *l)
     for (i = 0; req && envs && heads && i < l->out.n && bytes < MESH_BATCH_BYTES
          && heads->u.a.n < MESH_HEADS_MAX;
          i++) {
-        pv_push(a, l->out.kind[i] == OUT_HEAD ? heads : envs,
-            pv_bin(a, l->out.env[i], l->out.len[i]));
+        if (l->out.kind[i] == OUT_POLICY) {
+            if (pol != NULL)
+                break; /* one policy per push: the next goes next */
+            pol = pv_bin(a, l->out.env[i], l->out.len[i]);
+        } else
+            pv_push(a, l->out.kind[i] == OUT_HEAD ? heads : envs,
+                pv_bin(a, l->out.env[i], l->out.len[i]));
         bytes += l->out.len[i];
     }
     if (req && envs && heads && !pv_set(a, req, "envs", envs)
-        && (heads->u.a.n == 0 || !pv_set(a, req, "heads", heads))) {
+        && (heads->u.a.n == 0 || !pv_set(a, req, "heads", heads))
+        && (pol == NULL || !pv_set(a, req, "policy", pol))) {
         link_send(l, OP_PUSH, req);
         /* Sent: drop them from the outbox (a lost push is repaired by
          * anti-entropy, never retried blindly). */
@@ -929,6 +935,36 @@ mesh_free(mesh *m)
     pthread_mutex_destroy(&m->mtx);
     weft_buf_free(&m->myrec);
     free(m);
+}
+
+void
+mesh_policy(node *n)
+{
+    const weft_buf *b = gov_bundle(n);
+    uint8_t        *p[1];
+    size_t          len[1];
+
+    if (n->mesh == NULL || b == NULL)
+        return;
+    p[0] = b->p;
+    len[0] = b->len;
+    mesh__forward_kind(n, OUT_POLICY, p, len, 1, NULL, MESH_FANOUT);
+}
+
+int
+mesh__policy_receive(node *n, const uint8_t *p, size_t len, const uint8_t *from)
+{
+    weft_diag d = { "" };
+    bool      adopted = false;
+    weft_err  err = gov_offer(n, p, len, false, &adopted, &d);
+    uint8_t  *items[1] = { (uint8_t *) p };
+    size_t    lens[1] = { len };
+
+    if (adopted)
+        mesh__forward_kind(n, OUT_POLICY, items, lens, 1, from, MESH_FANOUT);
+    /* An older policy is old news; no governance keys here is our
+     * choice, not the peer's fault. */
+    return err != WEFT_OK && err != WEFT_EVERSION && err != WEFT_ESTATE;
 }
 
 void

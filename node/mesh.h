@@ -44,7 +44,13 @@
 #define MESH_FULL_EVERY    120
 #define MESH_HEADS_MAX     4096 /* signed heads in one message */
 
-enum { OUT_ENV, OUT_HEAD }; /* what an outbox entry is */
+enum { OUT_ENV, OUT_HEAD, OUT_POLICY }; /* what an outbox entry is */
+
+/* mesh__policy_receive offers a policy bundle from peer key from to
+ * governance; an adopted one goes on to the other peers. Returns 1 when
+ * it was refused (a bad bundle, not an old one). */
+int mesh__policy_receive(
+    node *n, const uint8_t *p, size_t len, const uint8_t *from);
 
 typedef struct mesh  mesh;
 typedef struct plink plink;
@@ -60,6 +66,9 @@ void mesh_stop(mesh *m);
 
 /* mesh_free releases m once the loop has run its close callbacks. */
 void mesh_free(mesh *m);
+
+/* mesh_policy pushes the policy bundle held to every linked peer. */
+void mesh_policy(node *n);
 
 /* mesh_announce pushes the node's own new summaries to a few peers. */
 void mesh_announce(node *n);

@@ -164,6 +164,18 @@ on_auth(mesh *m, session *s, const pv *req, weft_diag *d)
     return WEFT_OK;
 }
 
+/* policy_of is the policy version in a peer's heads ("" entry), or 0. */
+static int64_t
+policy_of(const pv *heads)
+{
+    const pv *e = pv_get(heads, "");
+
+    return e && e->type == PV_ARR && e->u.a.n >= 1
+            && e->u.a.v[0]->type == PV_INT
+        ? e->u.a.v[0]->u.i
+        : 0;
+}
+
 static weft_err
 on_request(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
 {
@@ -189,6 +201,7 @@ on_request(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
         return weft_diagf(d, WEFT_ESTATE, "session not authenticated");
     if (strcmp(op, "push") == 0) {
         const pv *envs = pv_get(req, "envs"), *heads = pv_get(req, "heads");
+        const pv *pol = pv_get(req, "policy");
 
         if (envs == NULL || envs->type != PV_ARR
             || (heads != NULL && heads->type != PV_ARR))
@@ -200,6 +213,12 @@ on_request(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
             err = pv_setint(a, rep, "heads_kept",
                 (int64_t) mesh__heads_receive(
                     m->n, heads, s->key, true, &refused));
+        if (err == WEFT_OK && pol != NULL) {
+            if (pol->type != PV_BIN)
+                return weft_diagf(d, WEFT_EINVAL, "push: policy is bytes");
+            refused += (uint64_t) mesh__policy_receive(
+                m->n, (const uint8_t *) pol->u.s.p, pol->u.s.len, s->key);
+        }
     } else if (strcmp(op, "sync") == 0) {
         const pv *heads = pv_get(req, "heads"), *hd = pv_get(req, "hd");
         pv       *envs = pv_arr(a), *mine = pv_map(a), *sheads = pv_arr(a);
@@ -215,6 +234,11 @@ on_request(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
             return weft_diagf(d, WEFT_EINVAL, "sync: expected heads or hd");
         more = mesh__missing(m->n, a, heads, MESH_BATCH_BYTES, envs);
         mesh__heads_newer(m->n, a, heads, MESH_BATCH_BYTES / 4, sheads);
+        /* The caller's policy is older than ours: ours goes along. */
+        if (gov_bundle(m->n) != NULL && policy_of(heads) < gov_version(m->n)
+            && (err = pv_set(a, rep, "policy",
+                    pv_bin(a, gov_bundle(m->n)->p, gov_bundle(m->n)->len))))
+            return err;
         if ((err = mesh__heads(m->n, a, mine, true))
             || (err = pv_set(a, rep, "envs", envs))
             || (err = pv_set(a, rep, "sheads", sheads))

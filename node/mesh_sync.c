@@ -80,6 +80,16 @@ mesh__heads(node *n, pv_arena *a, pv *heads, bool ts)
     h.t = t;
     err = store_each(t, STORE_SEQ, NULL, 0, false, heads_cb, &h);
     store_abort(t);
+    /* The policy held rides along as the entry "" (no domain has that
+     * name): [version]. A newer one on either side turns a round full,
+     * and the full round carries it. */
+    if (err == WEFT_OK && gov_version(n) > 0) {
+        pv *e = pv_arr(a);
+
+        if (e == NULL || pv_push(a, e, pv_int(a, gov_version(n)))
+            || pv_set(a, heads, "", e))
+            err = WEFT_ENOMEM;
+    }
     return err;
 }
 
@@ -335,7 +345,7 @@ mesh__sync_reply(node *n, plink *l, const pv *rep)
 {
     const pv *envs = pv_get(rep, "envs"), *heads = pv_get(rep, "heads");
     const pv *more = pv_get(rep, "more"), *same = pv_get(rep, "same");
-    const pv *sheads = pv_get(rep, "sheads");
+    const pv *sheads = pv_get(rep, "sheads"), *pol = pv_get(rep, "policy");
     pv_arena *a;
     pv       *lack;
     uint64_t  refused = 0;
@@ -347,6 +357,9 @@ mesh__sync_reply(node *n, plink *l, const pv *rep)
         got = mesh__receive(n, envs, mesh__link_key(l), false, &refused);
     if (sheads != NULL)
         mesh__heads_receive(n, sheads, mesh__link_key(l), false, &refused);
+    if (pol != NULL && pol->type == PV_BIN)
+        refused += (uint64_t) mesh__policy_receive(
+            n, (const uint8_t *) pol->u.s.p, pol->u.s.len, mesh__link_key(l));
     mesh__link_refused(l, refused);
     if (heads != NULL && heads->type == PV_MAP
         && (a = pv_arena_new((size_t) MESH_MSG_MAX * 2)) != NULL) {
@@ -355,6 +368,18 @@ mesh__sync_reply(node *n, plink *l, const pv *rep)
             for (uint32_t i = 0; i < lack->u.a.n; i++)
                 mesh__queue(l, OUT_ENV, (const uint8_t *) lack->u.a.v[i]->u.s.p,
                     lack->u.a.v[i]->u.s.len);
+        }
+        /* Our policy, if the peer's is older. */
+        if (gov_bundle(n) != NULL) {
+            const pv *e = pv_get(heads, "");
+            int64_t   theirs = e && e->type == PV_ARR && e->u.a.n >= 1
+                    && e->u.a.v[0]->type == PV_INT
+                  ? e->u.a.v[0]->u.i
+                  : 0;
+
+            if (theirs < gov_version(n))
+                mesh__queue(
+                    l, OUT_POLICY, gov_bundle(n)->p, gov_bundle(n)->len);
         }
         /* And the signed heads it lacks (it had none or older ones). */
         pv_arena_reset(a);

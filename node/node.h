@@ -178,6 +178,9 @@ weft_err gov_start(node *n, const uint8_t (*keys)[32], int nkeys, int threshold,
     const char *local_path, weft_diag *d);
 void     gov_free(node *n);
 
+/* gov_local says whether local rules tighten the policy. */
+bool gov_local(const node *n);
+
 /* gov_version is the global policy's version (0: none). */
 int64_t gov_version(const node *n);
 
@@ -221,10 +224,12 @@ weft_err gov_show(node *n, pv_arena *a, pv *out);
  * query_search fills items with the list items of every current summary
  * matching all words (case-insensitive substrings of name, id,
  * description, tags, schema and field names), best matches first. With
- * no words it lists; domain, when set, restricts to one domain.
+ * no words it lists; domain, when set, restricts to one domain. Each item
+ * says its governance verdict; rejected products are never listed,
+ * quarantined ones only with all.
  */
-weft_err query_search(
-    node *n, pv_arena *a, const pv *words, const char *domain, pv *items);
+weft_err query_search(node *n, pv_arena *a, const pv *words, const char *domain,
+    bool all, pv *items);
 
 /* ---- bundles (bundle.c) --------------------------------------------- */
 

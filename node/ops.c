@@ -64,11 +64,15 @@ desc_bytes(pv_arena *a, const pv *desc)
 static weft_err
 op_get(node *n, const pv *req, reply *r, weft_diag *d)
 {
-    const char *id = arg(req, "id"), *ver = arg(req, "version");
-    store_txn  *t;
-    pv         *sum, *desc = NULL, *item;
-    uint64_t    seq = 0;
-    weft_err    err, derr;
+    const char              *id = arg(req, "id"), *ver = arg(req, "version");
+    store_txn               *t;
+    pv                      *sum, *desc = NULL, *item;
+    uint64_t                 seq = 0;
+    int64_t                  pver = 0;
+    int                      sev;
+    weft_err                 err, derr;
+    static const char *const verdicts[]
+        = { "accepted", "warned", "quarantined", "rejected" };
 
     if (id == NULL)
         return weft_diagf(d, WEFT_EINVAL, "get: 'id' is required");
@@ -77,6 +81,12 @@ op_get(node *n, const pv *req, reply *r, weft_diag *d)
     if ((err = catalog_summary(n, t, r->a, id, &sum)) != WEFT_OK) {
         store_abort(t);
         return weft_diagf(d, err, "%s: no such product", id);
+    }
+    if ((sev = gov_stored(t, id, &pver)) == 3) {
+        store_abort(t);
+        return weft_diagf(d, WEFT_EPOLICY,
+            "%s: rejected by governance policy v%lld (weft why %s)", id,
+            (long long) pver, id);
     }
     derr = catalog_descriptor(n, t, r->a, id, ver, &desc, &seq);
     store_abort(t);
@@ -107,6 +117,7 @@ op_get(node *n, const pv *req, reply *r, weft_diag *d)
         pv_setstr(r->a, item, "status", pv_getstr(desc, "status"));
     }
     if ((err = pv_set(r->a, item, "summary", sum))
+        || (err = pv_setstr(r->a, item, "verdict", verdicts[sev]))
         || (err = pv_set(r->a, item, "descriptor", desc_bytes(r->a, desc))))
         return err;
     return pv_set(r->a, r->m, "product", item);
@@ -126,11 +137,70 @@ op_search(node *n, const pv *req, reply *r, weft_diag *d)
             return weft_diagf(d, WEFT_EINVAL, "search: words are strings");
     if (items == NULL || none == NULL)
         return WEFT_ENOMEM;
-    err = query_search(
-        n, r->a, words ? words : none, arg(req, "domain"), items);
+    err = query_search(n, r->a, words ? words : none, arg(req, "domain"),
+        pv_get(req, "all") && pv_get(req, "all")->type == PV_BOOL
+            && pv_get(req, "all")->u.b,
+        items);
     if (err != WEFT_OK)
         return weft_diagf(d, err, "search: %s", weft_strerror(err));
     return pv_set(r->a, r->m, "products", items);
+}
+
+/* why: governance's verdict on a product held, rule by rule, judged
+ * again now (the same answer as on receipt: judging is deterministic). */
+static weft_err
+op_why(node *n, const pv *req, reply *r, weft_diag *d)
+{
+    const char *id = arg(req, "id");
+    store_txn  *t;
+    pv         *sum, *v;
+    int64_t     pver = 0;
+    int         sev;
+    weft_err    err;
+
+    if (id == NULL)
+        return weft_diagf(d, WEFT_EINVAL, "why: 'id' is required");
+    if ((err = store_begin(n->st, false, &t)) != WEFT_OK)
+        return err;
+    err = catalog_summary(n, t, r->a, id, &sum);
+    sev = gov_stored(t, id, &pver);
+    store_abort(t);
+    if (err != WEFT_OK)
+        return weft_diagf(d, err, "%s: no such product", id);
+    if ((err = gov_judge(n, r->a, sum, &v)) != WEFT_OK)
+        return err;
+    (void) sev;
+    if ((err = pv_setstr(r->a, v, "id", id))
+        || (err = pv_setint(r->a, v, "seq", pv_getint(sum, "seq", 0)))
+        || (err = pv_set(r->a, v, "local", pv_bool(r->a, gov_local(n)))))
+        return err;
+    return pv_set(r->a, r->m, "why", v);
+}
+
+static weft_err
+op_gov_publish(node *n, const pv *req, reply *r, weft_diag *d)
+{
+    const pv *b = pv_get(req, "bundle");
+    bool      adopted;
+    weft_err  err;
+
+    if (b == NULL || b->type != PV_BIN)
+        return weft_diagf(
+            d, WEFT_EINVAL, "governance publish: 'bundle' must be bytes");
+    if ((err = gov_offer(
+             n, (const uint8_t *) b->u.s.p, b->u.s.len, true, &adopted, d))
+        != WEFT_OK)
+        return err;
+    mesh_policy(n);
+    return gov_show(n, r->a, r->m);
+}
+
+static weft_err
+op_gov_show(node *n, const pv *req, reply *r, weft_diag *d)
+{
+    (void) req;
+    (void) d;
+    return gov_show(n, r->a, r->m);
 }
 
 /* date_ok accepts a real calendar date written exactly YYYY-MM-DD. */
@@ -367,6 +437,9 @@ static const struct {
     { "retire", op_retire },
     { "status", op_status },
     { "export", op_export },
+    { "why", op_why },
+    { "governance_publish", op_gov_publish },
+    { "governance_show", op_gov_show },
     { "import", op_import },
 };
 

@@ -16,12 +16,17 @@ typedef struct hit {
     int score;
 } hit;
 
+static const char *const verdicts[]
+    = { "accepted", "warned", "quarantined", "rejected" };
+
 typedef struct scan {
-    pv_arena *a;
-    const pv *words;
-    hit      *hits;
-    size_t    n, cap;
-    weft_err  err;
+    pv_arena  *a;
+    store_txn *t;
+    bool       all; /* quarantined ones too */
+    const pv  *words;
+    hit       *hits;
+    size_t     n, cap;
+    weft_err   err;
 } scan;
 
 static bool
@@ -75,16 +80,27 @@ score(const pv *sum, const pv *words)
 static int
 scan_cb(void *ctx, store_val k, store_val v)
 {
-    scan *s = ctx;
-    pv   *sum, *item;
-    int   sc;
+    scan   *s = ctx;
+    pv     *sum, *item;
+    int     sc, sev;
+    int64_t version = 0;
+    char    id[WEFT_ID_MAX + 1];
 
-    (void) k;
+    if (k.n > WEFT_ID_MAX)
+        return 0;
+    memcpy(id, k.p, k.n);
+    id[k.n] = 0;
+    /* Governance: a rejected product is served to no query; a
+     * quarantined one only when asked for (--all). */
+    sev = gov_stored(s->t, id, &version);
+    if (sev == 3 || (sev == 2 && !s->all))
+        return 0;
     if ((s->err = proto_envelope_read(s->a, v.p, v.n, &sum, NULL)))
         return s->err;
     if ((sc = score(sum, s->words)) == 0)
         return 0;
-    if ((item = catalog_item(s->a, sum)) == NULL)
+    if ((item = catalog_item(s->a, sum)) == NULL
+        || pv_setstr(s->a, item, "verdict", verdicts[sev]))
         return s->err = WEFT_ENOMEM;
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
@@ -110,11 +126,11 @@ hit_cmp(const void *x, const void *y)
 }
 
 weft_err
-query_search(
-    node *n, pv_arena *a, const pv *words, const char *domain, pv *items)
+query_search(node *n, pv_arena *a, const pv *words, const char *domain,
+    bool all, pv *items)
 {
     store_txn *t;
-    scan       s = { a, words, NULL, 0, 0, WEFT_OK };
+    scan       s = { a, NULL, all, words, NULL, 0, 0, WEFT_OK };
     char       prefix[WEFT_DOMAIN_MAX + 2];
     size_t     plen = 0;
     weft_err   err;
@@ -126,6 +142,7 @@ query_search(
     }
     if ((err = store_begin(n->st, false, &t)) != WEFT_OK)
         return err;
+    s.t = t;
     err = store_each(t, STORE_CUR, prefix, plen, false, scan_cb, &s);
     store_abort(t);
     if (err == WEFT_OK)

@@ -38,6 +38,7 @@ cli_code(weft_err err)
     case WEFT_EVERSION:
     case WEFT_ESTATE:
     case WEFT_EEXIST:
+    case WEFT_EPOLICY:
         return CLI_NO;
     default:
         return CLI_FAIL;
@@ -256,7 +257,12 @@ main(int argc, char **argv)
         if (strcmp(cmd->name, argv[optind]) != 0)
             continue;
         c.cmd = cmd->name;
-        if (c.data == NULL && strcmp(cmd->name, "help") != 0) {
+        /* help, and the council's own key and signing work, need no
+         * node. */
+        if (c.data == NULL && strcmp(cmd->name, "help") != 0
+            && !(strcmp(cmd->name, "governance") == 0 && optind + 1 < argc
+                && (strcmp(argv[optind + 1], "keygen") == 0
+                    || strcmp(argv[optind + 1], "sign") == 0))) {
             cli_err(&c,
                 "no data directory: give --data DIR or set "
                 "WEFT_DATA");

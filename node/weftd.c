@@ -75,6 +75,8 @@ council_key(const char *arg, uint8_t out[32])
     weft_diag d = { "" };
     size_t    n = strlen(arg);
 
+    if (crypto_init() != WEFT_OK) /* key files live in sodium memory */
+        return -1;
     if (n == 64 && strspn(arg, "0123456789abcdefABCDEF") == 64) {
         for (int i = 0; i < 32; i++) {
             unsigned v;
