@@ -182,10 +182,29 @@ rejudge_cb(void *ctx, store_val k, store_val v)
     return record(r->t, id, sev, pv_getint(verdict, "version", 0));
 }
 
+/* eff_hash names the effective policy: BLAKE2b of the global and local
+ * normalized trees (either may be absent). */
+static void
+eff_hash(const gov *g, uint8_t out[32])
+{
+    weft_buf b;
+
+    weft_buf_init(&b, (size_t) PROTO_POLICY_MAX * 4);
+    if (g->global)
+        proto_encode(g->global, &b);
+    weft_buf_append(&b, "\0local\0", 7);
+    if (g->local)
+        proto_encode(g->local, &b);
+    crypto_blake2b(b.p, b.len, out);
+    weft_buf_free(&b);
+}
+
 /*
  * gov_rejudge judges every current summary again under the effective
- * policy (after it changed), in one transaction. The walk only reads
- * CUR and writes VERD, so changing VERD under the cursor is safe.
+ * policy (after it changed), in one transaction, and notes which policy
+ * judged (META "gov_judged"), so a restart with other local rules knows
+ * to judge again. The walk only reads CUR and writes VERD, so changing
+ * VERD under the cursor is safe.
  */
 static weft_err
 gov_rejudge(node *n)
@@ -198,8 +217,13 @@ gov_rejudge(node *n)
     if (r.a == NULL)
         return WEFT_ENOMEM;
     if ((err = store_begin(n->st, true, &r.t)) == WEFT_OK) {
+        uint8_t h[32];
+
+        eff_hash(n->gov, h);
         if ((err = store_each(r.t, STORE_CUR, NULL, 0, false, rejudge_cb, &r))
-            == WEFT_OK)
+                == WEFT_OK
+            && (err = store_put(r.t, STORE_META, "gov_judged", 10, h, 32))
+                == WEFT_OK)
             err = store_commit(r.t);
         else
             store_abort(r.t);
@@ -295,7 +319,9 @@ gov_offer(node *n, const uint8_t *p, size_t len, bool from_cli, bool *adopted,
     /* A new council must have signed too (as TUF rotates its root). */
     if (council->type != PV_NIL
         && (err = proto_policy_verify(raw, sigs, council, d)) != WEFT_OK) {
-        weft_diagf(d, err, "%s (the new council's own signatures)", d->msg);
+        weft_diag why = *d;
+
+        weft_diagf(d, err, "%s (the new council's own signatures)", why.msg);
         goto refused;
     }
     if ((err = policy_compile(pol, &check, d)) != WEFT_OK)
@@ -400,8 +426,11 @@ load_local(pv_arena *a, const char *path, pv **out, weft_diag *d)
         err = weft_diagf(
             d, err, "--local-policy %s: over %d bytes", path, WEFT_DOC_MAX);
     else if ((err = proto_yaml_parse(a, b.p, b.len, &doc, d))
-        || (err = policy_normalize(a, doc, 1, out, d)))
-        weft_diagf(d, err, "--local-policy %s: %s", path, d->msg);
+        || (err = policy_normalize(a, doc, 1, out, d))) {
+        weft_diag why = *d;
+
+        weft_diagf(d, err, "--local-policy %s: %s", path, why.msg);
+    }
     weft_buf_free(&b);
     return err;
 }
@@ -479,13 +508,34 @@ gov_start(node *n, const uint8_t (*keys)[32], int nkeys, int threshold,
             goto done;
         if (g->global
             && (err = policy_merge(g->a, g->global, local, &merged, d))) {
-            weft_diagf(d, err, "--local-policy %s: %s", local_path, d->msg);
+            weft_diag why = *d;
+
+            weft_diagf(d, err, "--local-policy %s: %s", local_path, why.msg);
             goto done;
         }
         g->local = local;
     }
     if ((err = compile(g, d)) != WEFT_OK)
         goto done;
+    /* Verdicts kept under another effective policy (other local rules,
+     * or a store from before governance): judge everything again. */
+    {
+        uint8_t   h[32];
+        store_val jv;
+        bool      same = false;
+
+        eff_hash(g, h);
+        if (store_begin(n->st, false, &t) == WEFT_OK) {
+            same = store_get(t, STORE_META, "gov_judged", 10, &jv) == WEFT_OK
+                && jv.n == 32 && memcmp(jv.p, h, 32) == 0;
+            store_abort(t);
+        }
+        if (!same && (err = gov_rejudge(n)) != WEFT_OK) {
+            weft_diagf(d, err, "governance: cannot judge the catalog: %s",
+                weft_strerror(err));
+            goto done;
+        }
+    }
     if (g->council == NULL)
         log_msg(LOG_INFO, "governance: no council keys: no global policy");
     else
