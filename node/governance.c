@@ -300,11 +300,14 @@ gov_offer(node *n, const uint8_t *p, size_t len, bool from_cli, bool *adopted,
         pv_arena_free(a);
         return from_cli ? refuse(g, err, d) : err;
     }
-    if ((err = proto_policy_open(a, p, len, &body, &raw, &sigs, d))
-        || (err = proto_policy_verify(raw, sigs, g->council, d)))
+    if ((err = proto_policy_open(a, p, len, &body, &raw, &sigs, d)))
         goto refused;
     pol = pv_get(body, "policy");
     council = pv_get(body, "council");
+    /* A new council must have signed too (as TUF rotates its root). */
+    if ((err = proto_policy_verify(raw, sigs, g->council,
+             council->type != PV_NIL ? council : NULL, d)))
+        goto refused;
     version = pv_getint(pol, "version", 0);
     if (version <= gov_version(n)) {
         err = weft_diagf(d, WEFT_EVERSION,
@@ -314,14 +317,6 @@ gov_offer(node *n, const uint8_t *p, size_t len, bool from_cli, bool *adopted,
             pv_arena_free(a);
             return err;
         }
-        goto refused;
-    }
-    /* A new council must have signed too (as TUF rotates its root). */
-    if (council->type != PV_NIL
-        && (err = proto_policy_verify(raw, sigs, council, d)) != WEFT_OK) {
-        weft_diag why = *d;
-
-        weft_diagf(d, err, "%s (the new council's own signatures)", why.msg);
         goto refused;
     }
     if ((err = policy_compile(pol, &check, d)) != WEFT_OK)
@@ -479,10 +474,13 @@ gov_start(node *n, const uint8_t (*keys)[32], int nkeys, int threshold,
                 == WEFT_OK)
             stored = given;
     } else if (err == WEFT_OK && stored && given && !pv_equal(stored, given))
-        err = weft_diagf(d, WEFT_EKEY,
-            "--governance-key/--governance-threshold differ from this "
-            "node's trust anchor (set on its first start): it changes only "
-            "through a policy signed by %lld of the current council keys",
+        /* Flags never move the anchor (a rotated council would otherwise
+         * be undone by an old service file): say so, and go on. */
+        log_msg(LOG_WARN,
+            "--governance-key/--governance-threshold ignored: they differ "
+            "from this node's trust anchor, which changes only through a "
+            "policy signed by %lld of the current council keys (weft "
+            "governance show)",
             (long long) pv_getint(stored, "threshold", 0));
     if (err == WEFT_OK
         && store_get(t, STORE_META, "gov_bundle", 10, &v) == WEFT_OK) {

@@ -136,28 +136,35 @@ proto_policy_open(pv_arena *a, const uint8_t *p, size_t n, pv **body,
     return WEFT_OK;
 }
 
-weft_err
-proto_policy_verify(
-    const pv *raw, const pv *sigs, const pv *council, weft_diag *d)
+/* in reports whether key is one of council's keys (council may be NULL). */
+static bool
+in(const pv *council, const void *key)
 {
-    const pv *keys = pv_get(council, "keys");
-    int64_t   need = pv_getint(council, "threshold", 1);
-    int64_t   good = 0;
-    char      fp[CRYPTO_FP_CHARS + 1];
+    const pv *keys = council ? pv_get(council, "keys") : NULL;
+
+    for (uint32_t j = 0; keys && j < keys->u.a.n; j++)
+        if (memcmp(keys->u.a.v[j]->u.s.p, key, 32) == 0)
+            return true;
+    return false;
+}
+
+weft_err
+proto_policy_verify(const pv *raw, const pv *sigs, const pv *council,
+    const pv *next, weft_diag *d)
+{
+    int64_t good = 0, good_next = 0;
+    char    fp[CRYPTO_FP_CHARS + 1];
 
     for (uint32_t i = 0; i < sigs->u.a.n; i++) {
         const pv *key = sigs->u.a.v[i]->u.a.v[0];
         const pv *sig = sigs->u.a.v[i]->u.a.v[1];
-        bool      known = false;
 
         crypto_fingerprint((const uint8_t *) key->u.s.p, fp);
         for (uint32_t j = 0; j < i; j++)
             if (memcmp(sigs->u.a.v[j]->u.a.v[0]->u.s.p, key->u.s.p, 32) == 0)
                 return weft_diagf(d, WEFT_ESCHEMA,
                     "policy bundle: council key %s signed twice", fp);
-        for (uint32_t j = 0; keys && j < keys->u.a.n; j++)
-            known = known || memcmp(keys->u.a.v[j]->u.s.p, key->u.s.p, 32) == 0;
-        if (!known)
+        if (!in(council, key->u.s.p) && !in(next, key->u.s.p))
             return weft_diagf(d, WEFT_EKEY,
                 "policy bundle: signed by %s, which is not a council key", fp);
         if (crypto_verify_msg((const uint8_t *) key->u.s.p, PROTO_POLICY_PREFIX,
@@ -168,11 +175,19 @@ proto_policy_verify(
                 "policy bundle: the signature of council key %s does not "
                 "verify",
                 fp);
-        good++;
+        good += in(council, key->u.s.p);
+        good_next += in(next, key->u.s.p);
     }
-    if (good < need)
+    if (good < pv_getint(council, "threshold", 1))
         return weft_diagf(d, WEFT_EBADSIG,
             "policy bundle: %lld valid council signature%s, %lld needed",
-            (long long) good, good == 1 ? "" : "s", (long long) need);
+            (long long) good, good == 1 ? "" : "s",
+            (long long) pv_getint(council, "threshold", 1));
+    if (next && good_next < pv_getint(next, "threshold", 1))
+        return weft_diagf(d, WEFT_EBADSIG,
+            "policy bundle: it names a new council, which signed it %lld "
+            "time%s; its threshold is %lld",
+            (long long) good_next, good_next == 1 ? "" : "s",
+            (long long) pv_getint(next, "threshold", 1));
     return WEFT_OK;
 }

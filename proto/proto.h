@@ -311,11 +311,13 @@ weft_err proto_policy_open(pv_arena *a, const uint8_t *p, size_t n, pv **body,
 
 /*
  * proto_policy_verify checks the signatures sigs over raw against council
- * ({keys, threshold}): every signer must be a distinct council key whose
- * signature verifies, and there must be threshold of them.
+ * ({keys, threshold}) and, for a bundle that names a new council, next
+ * (else NULL): every signer must be a distinct key of either whose
+ * signature verifies, and each council must have its threshold of them
+ * (TUF's root rotation: old and new both sign).
  */
-weft_err proto_policy_verify(
-    const pv *raw, const pv *sigs, const pv *council, weft_diag *d);
+weft_err proto_policy_verify(const pv *raw, const pv *sigs, const pv *council,
+    const pv *next, weft_diag *d);
 
 /* ---- JSON ----------------------------------------------------------- */
 

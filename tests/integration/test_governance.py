@@ -121,18 +121,54 @@ def test_threshold_stranger_and_rollback_are_refused():
         assert rc == 1 and "not above the version held (2)" in err, err
     assert show(n)["refused"] == 4 and show(n)["version"] == 2
 
-    # The anchor is the first start's: other flags are refused, the
-    # stored policy survives a restart.
+    # The anchor is the first start's: other flags are ignored (and said
+    # so), the stored policy survives a restart.
     n.stop()
-    rc, text = n.try_start("sales", *council_args(k1, k2, k=1))
-    assert rc != 0 and "trust anchor" in text, text
-    n.restart()
-    assert show(n)["version"] == 2
+    n.restart(*council_args(k1, k2, k=1))
+    assert "ignored: they differ from this node's trust anchor" in \
+        n.log_text()
+    st = show(n)
+    assert st["version"] == 2 and st["threshold"] == 2, st
+    assert len(st["council"]) == 3, st
     # A bundle that is not one: refused with what is wrong.
     junk = write("junk.bundle", "not a policy")
     rc, out, err = n.weft("governance", "publish", junk)
     assert rc == 2 and "weft: governance:" in err, err
     n.answers("a junk policy")
+
+    # Rotation: a policy naming a new council (k4, k5; one must sign) is
+    # taken when the old council's threshold and the new one's signed it.
+    k4, k5 = keygen("k4"), keygen("k5")
+    rotate = ["--council-key", k4 + ".pub", "--council-key", k5 + ".pub",
+              "--council-threshold", "1"]
+
+    def rotation(version, *keys):
+        src = write("rot-v%d.yaml" % version, policy_text())
+        out = os.path.join(tmpdir(), "rot-v%d-%d.bundle" % (version,
+                                                            len(keys)))
+        argv = ["governance", "sign", src, "--version", str(version), "-o",
+                out] + rotate
+        for k in keys:
+            argv += ["-k", k]
+        rc, so, se = weft_cli(*argv)
+        assert rc == 0, (rc, so, se)
+        return out
+
+    rc, out, err = n.weft("governance", "publish", rotation(3, k1, k2))
+    assert rc != 0 and "new council" in err, err
+    n.ok("governance", "publish", rotation(3, k1, k2, k4))
+    st = show(n)
+    assert st["version"] == 3 and st["threshold"] == 1, st
+    assert len(st["council"]) == 2, st
+    # The old council no longer speaks; the new one does, after a
+    # restart too (the anchor is stored).
+    rc, out, err = n.weft("governance", "publish",
+                          sign(policy_text(), 4, k1, k2))
+    assert rc != 0 and "not a council key" in err, err
+    n.stop()
+    n.restart(*council_args(k1, k2, k3, k=2))  # the old service file
+    n.ok("governance", "publish", sign(policy_text(), 4, k5))
+    assert show(n)["version"] == 4
 
 
 def test_no_council_no_policy():
