@@ -108,19 +108,6 @@ mesh__bind(node *n, const char *dom, const uint8_t key[32])
     return store_commit(t);
 }
 
-/*
- * governed is where governance judges each received summary (issue 4).
- * Until the mesh has a policy, every verified, bound, fresh summary is
- * accepted.
- */
-static bool
-governed(node *n, const pv *sum)
-{
-    (void) n;
-    (void) sum;
-    return true;
-}
-
 typedef struct recv {
     uint8_t **env;
     size_t   *len;
@@ -203,7 +190,8 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
         weft_diag d = { "" };
 
         /* Bounded decode, signature, shape, freshness, binding, replay,
-         * equivocation, governance: each refusal is counted. The helpers
+         * equivocation: each refusal is counted. Governance judges what
+         * becomes current (catalog_accept keeps the verdict). The helpers
          * checked decoding, shape and signature; reading it again here
          * only builds the tree. */
         if (sig[i] != WEFT_OK) {
@@ -216,7 +204,6 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
                 a, (const uint8_t *) e->u.s.p, e->u.s.len, &sum, &d)
                 != WEFT_OK
             || proto_summary_fresh(sum, (int64_t) time(NULL), &d) != WEFT_OK
-            || !governed(n, sum)
             || catalog_accept(n, t, a, sum, (const uint8_t *) e->u.s.p,
                    e->u.s.len, NULL, 0, &out, &d)
                 != WEFT_OK) {
