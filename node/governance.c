@@ -211,11 +211,12 @@ gov_rejudge(node *n)
 {
     rejudge r
         = { n, NULL, pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64), { 0 } };
-    uint64_t t0 = (uint64_t) clock();
-    weft_err err;
+    struct timespec ts0, ts1;
+    weft_err        err;
 
     if (r.a == NULL)
         return WEFT_ENOMEM;
+    clock_gettime(CLOCK_MONOTONIC, &ts0);
     if ((err = store_begin(n->st, true, &r.t)) == WEFT_OK) {
         uint8_t h[32];
 
@@ -229,7 +230,11 @@ gov_rejudge(node *n)
             store_abort(r.t);
     }
     pv_arena_free(r.a);
-    n->gov->judged_ms = ((uint64_t) clock() - t0) * 1000 / CLOCKS_PER_SEC;
+    clock_gettime(CLOCK_MONOTONIC, &ts1);
+    /* Wall time, the synced commit included: what the node was busy. */
+    n->gov->judged_ms = (uint64_t) (ts1.tv_sec - ts0.tv_sec) * 1000
+        + (uint64_t) (ts1.tv_nsec / 1000000)
+        - (uint64_t) (ts0.tv_nsec / 1000000);
     log_msg(LOG_INFO,
         "governance: policy v%lld judged %llu accepted, %llu warned, %llu "
         "quarantined, %llu rejected (%llu ms)",

@@ -22,8 +22,19 @@
  *                              rounds, pending, the slowest reply
  *   bench_tool call OP URL...  sends {"op": OP} to every node and prints
  *                              a JSON array of {url, t (monotonic s), reply}
+ * and for scripts/bench-governance:
+ *   bench_tool judge N [ROUNDS] builds N synthetic summaries in memory
+ *                              (varied class, ports, tags, quality, size,
+ *                              status, deprecation), compiles a policy with
+ *                              every rule (JUDGE_POLICY), and times
+ *                              policy_judge over all N (one arena reset
+ *                              each), then proto_envelope_read + judge
+ *                              over the N sealed envelopes; ROUNDS
+ *                              (default 3) of each, the median kept.
+ *                              Prints one JSON object.
  */
 #include "crypto/crypto.h"
+#include "proto/policy.h"
 #include "proto/proto.h"
 
 #include <nng/nng.h>
@@ -480,6 +491,283 @@ bench_call(const char *op, char **urls, int n)
     return rc;
 }
 
+/* JUDGE_POLICY sets every rule: the article's governance.yaml plus rules. */
+static const char JUDGE_POLICY[]
+    = "governance:\n"
+      "  version: 1\n"
+      "  global_policies:\n"
+      "    data_classification:\n"
+      "      - name: public\n"
+      "        controls: []\n"
+      "      - name: internal\n"
+      "        controls:\n"
+      "          - authentication_required: true\n"
+      "      - name: confidential\n"
+      "        controls:\n"
+      "          - authentication_required: true\n"
+      "          - authorization_required: true\n"
+      "          - encryption_required: true\n"
+      "      - name: restricted\n"
+      "        controls:\n"
+      "          - authentication_required: true\n"
+      "          - authorization_required: true\n"
+      "          - encryption_required: true\n"
+      "          - access_logging_required: true\n"
+      "          - purpose_limitation_required: true\n"
+      "    data_quality:\n"
+      "      completeness_threshold: 95%\n"
+      "      accuracy_threshold: 98%\n"
+      "      freshness_threshold: \"24 hours\"\n"
+      "  rules:\n"
+      "    required_fields:\n"
+      "      fields: [owner, description, classification, version, tags,\n"
+      "               schemas, interfaces, quality]\n"
+      "      severity: reject\n"
+      "    allowed_statuses: {statuses: [draft, active, deprecated]}\n"
+      "    name_pattern: {pattern: \"^[a-z][a-z0-9-]*$\", severity: warn}\n"
+      "    tag_pattern: {pattern: [\"^[a-z0-9-]+$\", \"^.{1,32}$\"]}\n"
+      "    max_descriptor_bytes: {limit: 262144}\n"
+      "    classification: {severity: quarantine}\n"
+      "    deprecation: {}\n"
+      "    quality_present: {}\n"
+      "    quality_thresholds: {severity: warn}\n";
+
+/* The control bits each level of JUDGE_POLICY requires. */
+static const char *const judge_class[]
+    = { "public", "internal", "confidential", "restricted" };
+static const int64_t judge_need[] = { 0, 1, 7, 31 };
+
+static uint64_t
+mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+static pv *
+strlist(pv_arena *a, int n, const char *const *s)
+{
+    pv *l = pv_arr(a);
+
+    for (int i = 0; l != NULL && i < n; i++)
+        if (pv_push(a, l, pv_strz(a, s[i])))
+            return NULL;
+    return l;
+}
+
+/*
+ * synth builds summary i, of the shape proto_summary_check wants, with
+ * pseudo-random variety (fixed by i) so that every rule fails for some.
+ */
+static pv *
+synth(pv_arena *a, long i, const uint8_t origin[32])
+{
+    uint64_t    r = mix((uint64_t) i + 1), r2 = mix(r);
+    pv         *s = pv_map(a), *q = pv_map(a), *ports = pv_arr(a), *tags;
+    pv         *dep = NULL;
+    char        name[64], id[96], desc[96], ver[32], tag[32];
+    int         cls = (int) (r % 4), nports = 1 + (int) ((r >> 8) % 3);
+    const char *status = "active";
+    uint8_t     body[32];
+    const char *tl[4] = { "bench", tag, "orders", "Mixed_Case" };
+    const char *ifaces[3] = { "rest-api", "streaming", "sql" };
+    const char *schemas[1] = { "table" };
+    const char *formats[1] = { "avro" };
+    const char *fields[3] = { "id", "customer", "amount" };
+    const char *inputs[1] = { "crm" };
+
+    if (s == NULL || q == NULL || ports == NULL)
+        return NULL;
+    snprintf(name, sizeof(name), "%s-%06ld",
+        (r >> 12) % 13 == 0 ? "Product_X" : "product", i);
+    snprintf(id, sizeof(id), "big/product-%06ld", i);
+    snprintf(desc, sizeof(desc),
+        "Generated product %ld with orders, customers and payments", i);
+    snprintf(ver, sizeof(ver), "1.%ld.0", i % 10);
+    snprintf(tag, sizeof(tag), "gen%ld", i % 11);
+    tags = strlist(a, (r >> 16) % 17 == 0 ? 4 : 3, tl);
+    switch ((r >> 20) % 40) {
+    case 0:
+    case 1:
+        status = "draft";
+        break;
+    case 2:
+    case 3:
+        status = "deprecated";
+        dep = pv_map(a);
+        pv_setstr(a, dep, "reason", "superseded");
+        pv_setstr(
+            a, dep, "sunset", (r >> 26) % 2 ? "2027-03-31" : "2027-02-30");
+        pv_setstr(a, dep, "replaced_by", "big/product-000000");
+        break;
+    case 4:
+        status = "deprecated"; /* no notice */
+        break;
+    case 5:
+        status = "retired";
+        break;
+    }
+    for (int k = 0; k < nports; k++) {
+        int64_t bits = judge_need[cls];
+
+        if ((r2 >> (8 * k)) % 6 == 0 && bits != 0)
+            bits &= ~(int64_t) (1 << ((r2 >> (8 * k + 3)) % 5)); /* lacks one */
+        if (pv_push(a, ports, pv_int(a, bits & 31)))
+            return NULL;
+    }
+    pv_set(a, q, "completeness", pv_float(a, 90.0 + (double) (r2 % 101) / 10));
+    pv_set(a, q, "accuracy",
+        (r2 >> 32) % 19 == 0
+            ? pv_nil(a)
+            : pv_float(a, 96.0 + (double) ((r2 >> 12) % 41) / 10));
+    pv_setint(a, q, "freshness_s", 60 + (int64_t) ((r2 >> 20) % 100000));
+    memset(body, (int) (i & 0xff), sizeof(body));
+    if (pv_setint(a, s, "v", 1) || pv_setstr(a, s, "kind", "product")
+        || pv_set(a, s, "origin", pv_bin(a, origin, 32))
+        || pv_setstr(a, s, "domain", "big") || pv_setstr(a, s, "id", id)
+        || pv_setstr(a, s, "name", name) || pv_setstr(a, s, "version", ver)
+        || pv_setint(a, s, "seq", i + 1)
+        || pv_setint(a, s, "issued", 1795000000)
+        || pv_setint(a, s, "expires", 1795000000 + 30 * 86400)
+        || pv_setstr(a, s, "status", status)
+        || pv_set(a, s, "body", pv_bin(a, body, 32))
+        || pv_setstr(a, s, "desc", desc)
+        || pv_set(a, s, "owner",
+            (r >> 40) % 41 == 0 ? pv_nil(a) : pv_strz(a, "team-7"))
+        || pv_set(a, s, "class",
+            (r >> 48) % 50 == 0 ? pv_nil(a) : pv_strz(a, judge_class[cls]))
+        || pv_set(a, s, "quality", q)
+        || pv_set(a, s, "deprecation", dep ? dep : pv_nil(a))
+        || pv_set(a, s, "tags", tags)
+        || pv_set(a, s, "ifaces", strlist(a, nports, ifaces))
+        || pv_set(a, s, "formats", strlist(a, 1, formats))
+        || pv_set(a, s, "schemas", strlist(a, 1, schemas))
+        || pv_set(a, s, "fields", strlist(a, 3, fields))
+        || pv_set(a, s, "inputs", strlist(a, (r >> 56) % 2 ? 1 : 0, inputs))
+        || pv_set(a, s, "contracts", pv_arr(a)) || pv_set(a, s, "ports", ports)
+        || pv_setint(a, s, "size",
+            (r >> 52) % 97 == 0 ? 300000 : 800 + (int64_t) ((r2 >> 40) % 1000)))
+        return NULL;
+    return s;
+}
+
+/* judge_pass judges all n summaries (from trees, or decoded from the
+ * envelopes when env is set) and returns the seconds taken. */
+static double
+judge_pass(const policy *p, pv_arena *ja, long n, pv **sums,
+    const weft_buf *env, const size_t *off, uint64_t counts[4])
+{
+    double t0 = now();
+
+    memset(counts, 0, 4 * sizeof(uint64_t));
+    for (long i = 0; i < n; i++) {
+        pv *sum = sums ? sums[i] : NULL, *out;
+
+        pv_arena_reset(ja);
+        if (env != NULL
+            && proto_envelope_read(
+                   ja, env->p + off[i], off[i + 1] - off[i], &sum, NULL)
+                != WEFT_OK)
+            return -1;
+        if (policy_judge(p, ja, sum, &out) != WEFT_OK)
+            return -1;
+        counts[policy_verdict(out)]++;
+    }
+    return now() - t0;
+}
+
+static void
+judge_print(
+    const char *key, long n, double *secs, int rounds, const uint64_t c[4])
+{
+    double s;
+
+    qsort(secs, (size_t) rounds, sizeof(double), dcmp);
+    s = secs[rounds / 2];
+    printf("\"%s\": {\"judged\": %ld, \"seconds\": %.4f, \"per_second\": "
+           "%.0f, \"rounds\": [",
+        key, n, s, (double) n / s);
+    for (int k = 0; k < rounds; k++)
+        printf("%s%.4f", k ? ", " : "", secs[k]);
+    printf("], \"verdicts\": {\"accepted\": %llu, \"warned\": %llu, "
+           "\"quarantined\": %llu, \"rejected\": %llu}}",
+        (unsigned long long) c[0], (unsigned long long) c[1],
+        (unsigned long long) c[2], (unsigned long long) c[3]);
+}
+
+static int
+bench_judge(long n, int rounds)
+{
+    pv_arena   *a = pv_arena_new((size_t) n * 16384 + (64u << 20));
+    pv_arena   *ja = pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64);
+    pv        **sums = calloc((size_t) n, sizeof(pv *));
+    size_t     *off = calloc((size_t) n + 1, sizeof(size_t));
+    double      secs[2][16], t0, build_s, seal_s;
+    uint64_t    counts[2][4];
+    crypto_key *k;
+    weft_buf    env;
+    weft_diag   d = { "" };
+    pv         *doc, *norm;
+    policy     *p = NULL;
+
+    if (n < 1 || rounds < 1 || rounds > 16 || a == NULL || ja == NULL
+        || sums == NULL || off == NULL || crypto_init()
+        || crypto_key_generate(&k))
+        return 1;
+    if (proto_yaml_parse(
+            a, (const uint8_t *) JUDGE_POLICY, strlen(JUDGE_POLICY), &doc, &d)
+        || policy_normalize(a, doc, 0, &norm, &d)
+        || policy_compile(norm, &p, &d)) {
+        fprintf(stderr, "bench_tool: policy: %s\n", d.msg);
+        return 1;
+    }
+    t0 = now();
+    for (long i = 0; i < n; i++)
+        if ((sums[i] = synth(a, i, crypto_key_public(k))) == NULL
+            || proto_summary_check(sums[i], &d) != WEFT_OK) {
+            fprintf(stderr, "bench_tool: summary %ld: %s\n", i,
+                sums[i] ? d.msg : "out of memory");
+            return 1;
+        }
+    build_s = now() - t0;
+    weft_buf_init(&env, (size_t) n * WEFT_SUMMARY_MAX);
+    t0 = now();
+    for (long i = 0; i < n; i++) {
+        if (proto_envelope_seal(sums[i], k, &env) != WEFT_OK) {
+            fprintf(stderr, "bench_tool: cannot seal summary %ld\n", i);
+            return 1;
+        }
+        off[i + 1] = env.len;
+    }
+    seal_s = now() - t0;
+    for (int r = 0; r < rounds; r++) { /* interleaved */
+        secs[0][r] = judge_pass(p, ja, n, sums, NULL, off, counts[0]);
+        secs[1][r] = judge_pass(p, ja, n, NULL, &env, off, counts[1]);
+        if (secs[0][r] < 0 || secs[1][r] < 0) {
+            fprintf(stderr, "bench_tool: judging failed\n");
+            return 1;
+        }
+    }
+    printf("{\"summaries\": %ld, \"rules\": 9, \"build_s\": %.2f, "
+           "\"seal_s\": %.2f, \"envelope_bytes_mean\": %.0f, ",
+        n, build_s, seal_s, (double) env.len / (double) n);
+    judge_print("trees", n, secs[0], rounds, counts[0]);
+    printf(", ");
+    judge_print("envelopes", n, secs[1], rounds, counts[1]);
+    printf("}\n");
+    policy_free(p);
+    crypto_key_free(k);
+    weft_buf_free(&env);
+    free(off);
+    free(sums);
+    pv_arena_free(ja);
+    pv_arena_free(a);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -496,8 +784,12 @@ main(int argc, char **argv)
             strtod(argv[3], NULL) / 1e3, argv + 4, argc - 4);
     if (argc >= 4 && strcmp(argv[1], "call") == 0)
         return bench_call(argv[2], argv + 3, argc - 3);
+    if ((argc == 3 || argc == 4) && strcmp(argv[1], "judge") == 0)
+        return bench_judge(strtol(argv[2], NULL, 10),
+            argc == 4 ? (int) strtol(argv[3], NULL, 10) : 3);
     fprintf(stderr,
         "usage: bench_tool sign N | get URL N ID... | verify N [BYTES]\n"
-        "       | await TIMEOUT_MS INTERVAL_MS URL... | call OP URL...\n");
+        "       | await TIMEOUT_MS INTERVAL_MS URL... | call OP URL...\n"
+        "       | judge N [ROUNDS]\n");
     return 2;
 }
