@@ -98,7 +98,7 @@ main(void)
         for (size_t n = VPOOL_MIN_BATCH - 2; n <= VPOOL_MIN_BATCH + 2; n++)
             run(p, n, n);
         run(p, 0, N);
-        for (int r = 0; r < 200; r++) /* back to back, odd sizes */
+        for (int r = 0; r < 40; r++) /* back to back, odd sizes */
             run(p, (size_t) (r * 7) % 1000, 33 + (size_t) (r * 13) % 900);
         vpool_free(p);
     }
