@@ -118,6 +118,9 @@ answer(server *s, work *w)
     else
         w->state = W_LATER; /* the handler calls server_reply */
     weft_buf_free(&out);
+    /* A request may have read much of the store (a peer's bulk copy, a
+     * search): drop the pages it mapped once they add up. */
+    store_trim(s->n->st);
 }
 
 void

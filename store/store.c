@@ -37,7 +37,7 @@ struct store {
 /*
  * find_map finds where LMDB mapped the data file (mdb_env_info gives the
  * address only for MDB_FIXEDMAP): the mapping of the file with its inode.
- * Left NULL if not found; release() then does nothing.
+ * Left NULL if not found; store_trim() then does nothing.
  */
 static void
 find_map(store *s)
@@ -71,7 +71,7 @@ struct store_txn {
 };
 
 /*
- * release drops this process's mapping of the store's pages when more
+ * store_trim drops this process's mapping of the store's pages when more
  * than STORE_MAPPED_MAX bytes of files are mapped in (the kernel maps
  * neighbours of every page touched, so a node that takes in a large
  * catalog would otherwise end up with its whole store resident). The
@@ -81,8 +81,8 @@ struct store_txn {
  * page is mapped again from the same file data on its next use).
  * Called after each write commit; it costs a read of /proc/self/statm.
  */
-static void
-release(store *s)
+void
+store_trim(store *s)
 {
     FILE         *f = fopen("/proc/self/statm", "r");
     unsigned long size, resident, shared = 0;
@@ -228,7 +228,7 @@ store_commit(store_txn *t)
 
     free(t);
     if (rc == 0 && write)
-        release(s);
+        store_trim(s);
     return lmdb_err(rc);
 }
 

@@ -99,6 +99,15 @@ weft_err store_each(store_txn *t, store_table tab, const void *prefix,
 weft_err store_range(store_txn *t, store_table tab, const void *prefix,
     size_t plen, const void *from, size_t flen, store_each_fn fn, void *ctx);
 
+/*
+ * store_trim lets the kernel's page cache alone hold the store's pages
+ * once more than STORE_MAPPED_MAX bytes of files are mapped into this
+ * process (reads map them back as needed). Cheap when under the mark;
+ * store_commit calls it after each write, the node after each request.
+ * Only for a store opened read-write, on the thread that uses it.
+ */
+void store_trim(store *s);
+
 /* store_count returns the number of entries in tab. */
 weft_err store_count(store_txn *t, store_table tab, uint64_t *out);
 
