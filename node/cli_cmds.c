@@ -333,39 +333,103 @@ cmd_list(cli *c, int argc, char **argv)
     return print_products(c, rep);
 }
 
+static void
+print_facets(const pv *facets)
+{
+    for (uint32_t i = 0; facets && facets->type == PV_MAP && i < facets->u.m.n;
+         i++) {
+        const pv *m = facets->u.m.kv[i].v;
+
+        printf("%-12s", facets->u.m.kv[i].k->u.s.p);
+        for (uint32_t j = 0; m && m->type == PV_MAP && j < m->u.m.n; j++)
+            printf("%s%s %lld", j ? ", " : "", m->u.m.kv[j].k->u.s.p,
+                (long long) m->u.m.kv[j].v->u.i);
+        printf("\n");
+    }
+}
+
+static void
+print_explain(const pv *items)
+{
+    for (uint32_t i = 0; items && i < items->u.a.n; i++) {
+        const pv *e = pv_get(items->u.a.v[i], "explain");
+        const pv *parts = pv_get(e, "parts");
+
+        if (e == NULL)
+            continue;
+        printf("%s: score %.3f%s%s\n", pv_getstr(items->u.a.v[i], "id"),
+            pv_get(e, "score")->u.f,
+            pv_get(e, "exact")->u.b ? ", exact name or id match (first)" : "",
+            pv_get(e, "lowered")->u.b ? ", deprecated or retired (ranked after "
+                                        "the rest)"
+                                      : "");
+        for (uint32_t j = 0; parts && j < parts->u.a.n; j++) {
+            const pv *p = parts->u.a.v[j];
+
+            printf("  %-20s in %-12s tf %lld  idf %.3f  weight %.0f  = %.3f\n",
+                pv_getstr(p, "term"), pv_getstr(p, "field"),
+                (long long) pv_getint(p, "tf", 0), pv_get(p, "idf")->u.f,
+                pv_get(p, "weight")->u.f, pv_get(p, "score")->u.f);
+        }
+    }
+}
+
 static int
 cmd_search(cli *c, int argc, char **argv)
 {
-    static const struct option lo[]
-        = { { "all", no_argument, NULL, 'a' }, { NULL, 0, NULL, 0 } };
-    pv *req = req_new(c, "search"), *rep, *words = pv_arr(c->a);
-    int opt, rc;
+    static const struct option lo[] = { { "all", no_argument, NULL, 'a' },
+        { "explain", no_argument, NULL, 'e' },
+        { "facets", no_argument, NULL, 'f' },
+        { "domain", required_argument, NULL, 'd' }, { NULL, 0, NULL, 0 } };
+    pv                        *req = req_new(c, "search"), *rep;
+    int                        opt, rc;
+    weft_buf                   q;
 
-    while ((opt = getopts(argc, argv, "", lo)) != -1) {
-        if (opt != 'a')
+    while ((opt = getopts(argc, argv, "d:", lo)) != -1) {
+        if (opt == 'a')
+            pv_set(c->a, req, "all", pv_bool(c->a, true));
+        else if (opt == 'e')
+            pv_set(c->a, req, "explain", pv_bool(c->a, true));
+        else if (opt == 'f')
+            pv_set(c->a, req, "facets", pv_bool(c->a, true));
+        else if (opt == 'd')
+            pv_setstr(c->a, req, "domain", optarg);
+        else
             return usage_err(c, "unknown option");
-        pv_set(c->a, req, "all", pv_bool(c->a, true));
     }
     if (optind >= argc)
-        return usage_err(c, "give at least one WORD");
-    for (int i = optind; i < argc; i++) {
-        /* Split each argument on spaces, so quoting does not matter. */
-        char *s = argv[i], *e;
-
-        while (*s) {
-            while (*s == ' ')
-                s++;
-            for (e = s; *e && *e != ' '; e++)
-                ;
-            if (e > s)
-                pv_push(c->a, words, pv_str(c->a, s, (size_t) (e - s)));
-            s = e;
+        return usage_err(c, "give a QUERY");
+    /* The arguments are the query, joined by spaces (quote a phrase
+     * for the shell and for weft: '"customer 360"'). */
+    weft_buf_init(&q, 4096);
+    for (int i = optind; i < argc; i++)
+        if ((i > optind && weft_buf_append(&q, " ", 1))
+            || weft_buf_append(&q, argv[i], strlen(argv[i]))) {
+            weft_buf_free(&q);
+            return usage_err(c, "the query is over 4096 bytes");
         }
-    }
-    pv_set(c->a, req, "words", words);
+    pv_set(c->a, req, "q", pv_str(c->a, (const char *) q.p, q.len));
+    weft_buf_free(&q);
     if ((rc = call(c, req, &rep)) != CLI_OK)
         return rc;
-    return print_products(c, rep);
+    if (c->json) {
+        pv *m = pv_map(c->a);
+
+        pv_set(c->a, m, "products", pv_get(rep, "products"));
+        if (pv_get(rep, "facets"))
+            pv_set(c->a, m, "facets", pv_get(rep, "facets"));
+        return cli_print_json(m);
+    }
+    cli_print_table(pv_get(rep, "products"));
+    if (pv_get(rep, "facets")) {
+        printf("\n");
+        print_facets(pv_get(rep, "facets"));
+    }
+    if (pv_get(req, "explain")) {
+        printf("\n");
+        print_explain(pv_get(rep, "products"));
+    }
+    return CLI_OK;
 }
 
 /* ---- status changes ------------------------------------------------- */
@@ -700,9 +764,16 @@ const cli_cmd cli_commands[] = {
     { "list", cmd_list, "list [--domain D] [--all]",
         "Lists current products, optionally of one domain. Quarantined\n"
         "products are listed only with --all; rejected ones never.\n" },
-    { "search", cmd_search, "search [--all] WORD...",
-        "Finds products whose name, description, tags or schema fields\n"
-        "contain every WORD (case-insensitive). --all: quarantined too.\n" },
+    { "search", cmd_search,
+        "search [--all] [--explain] [--facets] [--domain D] QUERY...",
+        "Ranked search in the node's replica of the whole catalog. QUERY is\n"
+        "words (word* for a prefix), \"quoted phrases\", filters (domain:,\n"
+        "owner:, class:, tag:, status:, interface:, format:, field:),\n"
+        "completeness>=99, accuracy>98, freshness<=1h, OR, -negation and\n"
+        "(groups); see docs/query.md. --explain shows the parts of each\n"
+        "score, --facets counts per domain, class, status and interface,\n"
+        "--all includes quarantined products. Each result says its domain's\n"
+        "staleness.\n" },
     { "deprecate", cmd_deprecate,
         "deprecate ID --reason TEXT [--sunset DATE] [--replaced-by ID]",
         "Signs a deprecation of one of this node's products. DATE is\n"

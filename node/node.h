@@ -222,14 +222,20 @@ weft_err gov_show(node *n, pv_arena *a, pv *out);
 
 /*
  * query_search fills items with the list items of every current summary
- * matching all words (case-insensitive substrings of name, id,
- * description, tags, schema and field names), best matches first. With
- * no words it lists; domain, when set, restricts to one domain. Each item
- * says its governance verdict; rejected products are never listed,
- * quarantined ones only with all.
+ * that matches the query text (proto/query.h, docs/query.md), best first:
+ * an exact name or id match, then by BM25 score (deprecated and retired
+ * products after the rest), ties by id. Each item says its governance
+ * verdict and stale_s, the age of its domain's signed head. Rejected
+ * products are never listed, quarantined ones only with QUERY_ALL; with
+ * QUERY_EXPLAIN each item carries the parts of its score; facets (may be
+ * NULL) gets counts per domain, class, status and interface of the
+ * matches. domain, when set, restricts to one domain. A malformed query
+ * is WEFT_EINVAL with d naming the column.
  */
-weft_err query_search(node *n, pv_arena *a, const pv *words, const char *domain,
-    bool all, pv *items);
+#define QUERY_ALL     1u
+#define QUERY_EXPLAIN 2u
+weft_err query_search(node *n, pv_arena *a, const char *text,
+    const char *domain, unsigned flags, pv *items, pv *facets, weft_diag *d);
 
 /* ---- bundles (bundle.c) --------------------------------------------- */
 

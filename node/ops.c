@@ -6,7 +6,9 @@
  */
 #include "node/mesh.h"
 #include "node/node.h"
+#include "proto/query.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -123,26 +125,60 @@ op_get(node *n, const pv *req, reply *r, weft_diag *d)
     return pv_set(r->a, r->m, "product", item);
 }
 
+/* flag reads an optional boolean field. */
+static bool
+flag(const pv *req, const char *key)
+{
+    const pv *v = pv_get(req, key);
+
+    return v != NULL && v->type == PV_BOOL && v->u.b;
+}
+
 static weft_err
 op_search(node *n, const pv *req, reply *r, weft_diag *d)
 {
-    const pv *words = pv_get(req, "words");
-    pv       *items = pv_arr(r->a), *none = pv_arr(r->a);
+    const pv *words = pv_get(req, "words"), *qv = pv_get(req, "q");
+    pv       *items = pv_arr(r->a), *facets = NULL;
+    char      text[QUERY_MAX + 1] = "";
+    size_t    len = 0;
     weft_err  err;
 
     if (words != NULL && words->type != PV_ARR)
         return weft_diagf(d, WEFT_EINVAL, "search: 'words' must be a list");
-    for (uint32_t i = 0; words && i < words->u.a.n; i++)
+    if (qv != NULL && qv->type != PV_STR)
+        return weft_diagf(d, WEFT_EINVAL, "search: 'q' must be a string");
+    /* The query is q, or the words (an older form) joined by spaces. */
+    if (qv != NULL && qv->u.s.len > QUERY_MAX)
+        return weft_diagf(d, WEFT_ETOOBIG,
+            "search: the query is %u bytes, over the %d-byte limit",
+            qv->u.s.len, QUERY_MAX);
+    if (qv != NULL)
+        snprintf(text, sizeof(text), "%s", qv->u.s.p);
+    for (uint32_t i = 0; words && i < words->u.a.n; i++) {
         if (words->u.a.v[i]->type != PV_STR)
             return weft_diagf(d, WEFT_EINVAL, "search: words are strings");
-    if (items == NULL || none == NULL)
+        if (len + words->u.a.v[i]->u.s.len + 1 > QUERY_MAX)
+            return weft_diagf(d, WEFT_ETOOBIG,
+                "search: the query is over the %d-byte limit", QUERY_MAX);
+        len += (size_t) snprintf(text + len, sizeof(text) - len, "%s%s",
+            len ? " " : "", words->u.a.v[i]->u.s.p);
+    }
+    if (items == NULL
+        || (flag(req, "facets") && (facets = pv_map(r->a)) == NULL))
         return WEFT_ENOMEM;
-    err = query_search(n, r->a, words ? words : none, arg(req, "domain"),
-        pv_get(req, "all") && pv_get(req, "all")->type == PV_BOOL
-            && pv_get(req, "all")->u.b,
-        items);
+    err = query_search(n, r->a, text, arg(req, "domain"),
+        (flag(req, "all") ? QUERY_ALL : 0)
+            | (flag(req, "explain") ? QUERY_EXPLAIN : 0),
+        items, facets, d);
+    if (err == WEFT_EINVAL) {
+        weft_diag why = *d;
+
+        return weft_diagf(d, err, "query: %s", why.msg);
+    }
     if (err != WEFT_OK)
         return weft_diagf(d, err, "search: %s", weft_strerror(err));
+    if (facets != NULL && (err = pv_set(r->a, r->m, "facets", facets)))
+        return err;
     return pv_set(r->a, r->m, "products", items);
 }
 
