@@ -223,7 +223,8 @@ scan_cb(void *ctx, store_val k, store_val v)
     if ((s->err = proto_envelope_read(s->w, v.p, v.n, &sum, NULL)))
         return s->err;
     /* Corpus statistics over every visible document. */
-    s->docs++;
+    if (++s->docs % 4096 == 0)
+        store_trim(s->n->st); /* the walk maps the store in: let it go */
     for (int f = 0; f < QF_COUNT; f++) {
         const char *texts[256];
         int         c = query_field_texts(sum, (qfield) f, texts, 256);
