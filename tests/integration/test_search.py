@@ -1,0 +1,128 @@
+"""Search through the CLI: relevance (an exact name first; a word in the
+name beats the same word in a description; deprecated after active),
+filters and negation, OR, prefixes, phrases, quality comparisons, facet
+counts, --explain, staleness per result, and a malformed query's
+column."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Node, main, write  # noqa: E402
+
+
+def product(name, desc="", tags=(), cls=None, owner="team", ifaces=(),
+            completeness=None, freshness=None, fields=()):
+    y = "data-product:\n  name: %s\n  version: 1.0.0\n  owner: %s\n" % (
+        name, owner)
+    if desc:
+        y += '  description: "%s"\n' % desc
+    if tags:
+        y += "  tags: [%s]\n" % ", ".join(tags)
+    if cls:
+        y += "  classification: %s\n" % cls
+    if ifaces:
+        y += "  interfaces:\n" + "".join(
+            "    - type: %s\n" % i for i in ifaces)
+    if fields:
+        y += "  schemas:\n    - name: main\n      fields: [%s]\n" % (
+            ", ".join(fields))
+    if completeness is not None or freshness is not None:
+        y += "  quality:\n"
+        if completeness is not None:
+            y += "    completeness: %s%%\n" % completeness
+        if freshness is not None:
+            y += '    freshness: "%s"\n' % freshness
+    return y
+
+
+def ids(n, *query, **kw):
+    args = ["search"] + [a for k, v in kw.items() if v for a in ["--" + k]]
+    doc = n.ok(*(args + list(query)))
+    return [p["id"] for p in doc["products"]]
+
+
+def test_relevance_filters_and_errors():
+    n = Node("n").start("shop")
+    docs = [
+        product("orders", "every order placed", tags=["gold", "sales"],
+                cls="internal", ifaces=["rest-api"], completeness=99.5,
+                freshness="5 minutes", fields=["order_id", "email"]),
+        product("order-lines", "lines of each customer order",
+                tags=["silver"], cls="confidential", ifaces=["graphql"],
+                completeness=97, freshness="2 hours"),
+        product("payments", "payments for orders", tags=["legacy"],
+                cls="internal", ifaces=["streaming"],
+                fields=["payment_id"]),
+        product("customers", "the customer profile of every buyer",
+                tags=["gold", "pii"], cls="confidential",
+                ifaces=["graphql", "rest-api"], completeness=99.9),
+    ]
+    files = [write("p%d.yaml" % i, d) for i, d in enumerate(docs)]
+    n.publish(*files)
+
+    # The exact name first, although another product says it more often.
+    assert ids(n, "orders")[0] == "shop/orders", ids(n, "orders")
+    # A word in the name beats the same word in a description.
+    got = ids(n, "customer*")
+    assert got.index("shop/customers") < got.index("shop/order-lines"), got
+    assert ids(n, "payments") == ["shop/payments"]
+    # Prefixes, phrases (a hyphenated name is a phrase), fields.
+    assert set(ids(n, "pay*")) == {"shop/payments"}
+    assert ids(n, '"customer profile"') == ["shop/customers"]
+    assert ids(n, '"profile customer"') == []
+    assert ids(n, "order-lines") == ["shop/order-lines"]
+    assert ids(n, "field:email") == ["shop/orders"]
+    assert ids(n, "order_id") == ["shop/orders"]
+    # Filters, negation, OR, comparisons.
+    assert set(ids(n, "class:confidential")) == {"shop/order-lines",
+                                                 "shop/customers"}
+    assert set(ids(n, "tag:gold -tag:pii")) == {"shop/orders"}
+    assert set(ids(n, "tag:silver OR tag:legacy")) == {"shop/order-lines",
+                                                       "shop/payments"}
+    assert set(ids(n, "interface:graphql class:confidential",
+                   "completeness>=99")) == {"shop/customers"}
+    assert set(ids(n, "completeness>=97")) == {
+        "shop/orders", "shop/order-lines", "shop/customers"}
+    assert set(ids(n, "completeness>97")) == {"shop/orders",
+                                              "shop/customers"}
+    assert set(ids(n, "freshness<=1h")) == {"shop/orders"}
+    assert set(ids(n, "freshness<=2h")) == {"shop/orders",
+                                            "shop/order-lines"}
+    assert set(ids(n, "(tag:gold OR tag:silver) -class:internal")) == {
+        "shop/order-lines", "shop/customers"}
+    assert set(ids(n, "owner:TEAM domain:shop status:active")) == set(
+        ids(n, "domain:shop"))
+
+    # Deprecated products rank after active ones.
+    n.ok("deprecate", "shop/orders", "--reason", "split")
+    got = ids(n, "order*")
+    assert got[-1] == "shop/orders", got
+    assert ids(n, "order*", "status:active").count("shop/orders") == 0
+
+    # Facets count the matching set; --explain gives the score's parts;
+    # every result has its domain's staleness.
+    doc = n.ok("search", "--facets", "--explain", "tag:gold OR tag:silver")
+    f = doc["facets"]
+    assert f["class"] == {"internal": 1, "confidential": 2}, f
+    assert f["interface"] == {"rest-api": 2, "graphql": 2}, f
+    assert f["status"] == {"deprecated": 1, "active": 2}, f
+    assert f["domain"] == {"shop": 3}, f
+    for p in doc["products"]:
+        assert "stale_s" in p and "explain" in p, p
+    e = n.ok("search", "--explain", "customers")["products"][0]["explain"]
+    assert e["parts"] and e["parts"][0]["term"] == "customers", e
+    assert e["exact"] is True, e
+    rc, out, err = n.weft("search", "--explain", "customers")
+    assert rc == 0 and "score" in out and "in name" in out, out
+
+    # A malformed query: exit 2, the column named, the node fine.
+    rc, out, err = n.weft("search", "orders", "colour:red")
+    assert rc == 2 and "column 8" in err and "colour:" in err, err
+    rc, out, err = n.weft("search", "completeness>=x")
+    assert rc == 2 and "column 15" in err, err
+    n.answers("malformed queries")
+
+
+if __name__ == "__main__":
+    main(globals())
