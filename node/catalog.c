@@ -90,23 +90,108 @@ catalog_digest_sum(store_txn *t, bool rebuild, uint8_t acc[64])
     return WEFT_OK;
 }
 
-/* cur_put makes env the current summary of id and updates the digest. */
+/*
+ * Products per domain are counted as they come (REF "count" 0 domain ->
+ * BE8), so `status` never walks the catalog; META "counted" says the
+ * counts cover the whole store (catalog_counts_init builds them once for
+ * a store from before).
+ */
+static size_t
+count_key(uint8_t *k, const char *id)
+{
+    const char *slash = strchr(id, '/');
+    size_t      dl = slash ? (size_t) (slash - id) : strlen(id);
+
+    if (dl > WEFT_DOMAIN_MAX)
+        dl = WEFT_DOMAIN_MAX;
+    memcpy(k, "count", 6);
+    memcpy(k + 6, id, dl);
+    return dl + 6;
+}
+
+static weft_err
+count_add(store_txn *t, const char *id, uint64_t by)
+{
+    uint8_t   k[WEFT_DOMAIN_MAX + 7], v[8];
+    size_t    kl = count_key(k, id);
+    store_val cv;
+    uint64_t  c = 0;
+
+    if (store_get(t, STORE_REF, k, kl, &cv) == WEFT_OK && cv.n == 8)
+        c = store_be_u64(cv.p);
+    store_u64_be(v, c + by);
+    return store_put(t, STORE_REF, k, kl, v, 8);
+}
+
+int64_t
+catalog_count(store_txn *t, const char *dom)
+{
+    uint8_t   k[WEFT_DOMAIN_MAX + 8];
+    char      id[WEFT_DOMAIN_MAX + 2];
+    store_val cv;
+
+    snprintf(id, sizeof(id), "%s/", dom);
+    if (store_get(t, STORE_REF, k, count_key(k, id), &cv) == WEFT_OK
+        && cv.n == 8)
+        return (int64_t) store_be_u64(cv.p);
+    return 0;
+}
+
+static int
+recount_cb(void *ctx, store_val k, store_val v)
+{
+    char id[WEFT_ID_MAX + 1];
+
+    (void) v;
+    if (k.n > WEFT_ID_MAX)
+        return 0;
+    memcpy(id, k.p, k.n);
+    id[k.n] = 0;
+    return count_add(ctx, id, 1);
+}
+
+weft_err
+catalog_counts_init(node *n)
+{
+    store_txn *t;
+    store_val  v;
+    weft_err   err;
+
+    if ((err = store_begin(n->st, true, &t)) != WEFT_OK)
+        return err;
+    if (store_get(t, STORE_META, "counted", 7, &v) == WEFT_OK) {
+        store_abort(t);
+        return WEFT_OK;
+    }
+    if ((err = store_each(t, STORE_CUR, NULL, 0, false, recount_cb, t))
+        || (err = store_put(t, STORE_META, "counted", 7, "1", 1))) {
+        store_abort(t);
+        return err;
+    }
+    return store_commit(t);
+}
+
+/* cur_put makes env the current summary of id and updates the digest
+ * and the domain's product count. */
 static weft_err
 cur_put(store_txn *t, const char *id, const void *env, size_t n)
 {
     uint8_t   acc[64], h[64];
     store_val old;
     weft_err  err;
+    bool      fresh = true;
 
     if ((err = catalog_digest_sum(t, false, acc)) != WEFT_OK)
         return err;
     if (store_get(t, STORE_CUR, id, strlen(id), &old) == WEFT_OK) {
         entry_hash(id, old.p, old.n, h);
         add512(acc, h, true);
+        fresh = false;
     }
     entry_hash(id, env, n, h);
     add512(acc, h, false);
-    if ((err = store_put(t, STORE_META, "digest", 6, acc, 64)))
+    if ((err = store_put(t, STORE_META, "digest", 6, acc, 64))
+        || (fresh && (err = count_add(t, id, 1))))
         return err;
     return store_put(t, STORE_CUR, id, strlen(id), env, n);
 }

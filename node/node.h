@@ -150,6 +150,12 @@ weft_err catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
  * current summary held, equal on two nodes exactly when they agree. */
 weft_err catalog_digest(node *n, pv_arena *a, pv *out);
 
+/* catalog_count is how many current products domain dom has (kept as
+ * they come); catalog_counts_init counts them once for a store from
+ * before the counts (at start). */
+int64_t  catalog_count(store_txn *t, const char *dom);
+weft_err catalog_counts_init(node *n);
+
 /* catalog_digest_sum reads the digest's running sum (catalog.c) into
  * acc, or with rebuild (or when none is stored) sums the current table
  * again. */

@@ -314,22 +314,12 @@ op_retire(node *n, const pv *req, reply *r, weft_diag *d)
     return status_change(n, req, r, d, "retired");
 }
 
-static int
-count_cb(void *ctx, store_val k, store_val v)
-{
-    (void) k;
-    (void) v;
-    (*(int64_t *) ctx)++;
-    return 0;
-}
-
 static weft_err
 op_status(node *n, const pv *req, reply *r, weft_diag *d)
 {
     int64_t    own = 0;
     uint64_t   all = 0;
     size_t     dl = strlen(n->domain);
-    char       prefix[WEFT_DOMAIN_MAX + 2];
     char       fp[CRYPTO_FP_CHARS + 1], hex[65];
     uint64_t   fb = 0, ub = 0, seq = 0;
     store_txn *t;
@@ -340,12 +330,10 @@ op_status(node *n, const pv *req, reply *r, weft_diag *d)
     (void) d;
     if ((err = store_begin(n->st, false, &t)) != WEFT_OK)
         return err;
-    /* The catalog's size from the table's header, our own products by
-     * their id prefix: status never walks the whole catalog. */
-    memcpy(prefix, n->domain, dl);
-    prefix[dl] = '/';
+    /* The catalog's size from the table's header, our own products from
+     * the count kept per domain: status never walks the catalog. */
     if ((err = store_count(t, STORE_CUR, &all)) == WEFT_OK)
-        err = store_each(t, STORE_CUR, prefix, dl + 1, false, count_cb, &own);
+        own = catalog_count(t, n->domain);
     if (store_get(t, STORE_SEQ, n->domain, dl, &v) == WEFT_OK && v.n == 8)
         seq = store_be_u64(v.p);
     store_abort(t);

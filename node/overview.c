@@ -39,17 +39,6 @@ typedef struct dom_ctx {
 } dom_ctx;
 
 static int
-product_cb(void *ctx, store_val k, store_val v)
-{
-    dom_ctx *c = ctx;
-
-    (void) k;
-    (void) v;
-    c->count++;
-    return 0;
-}
-
-static int
 domain_cb(void *ctx, store_val k, store_val v)
 {
     dom_ctx  *c = ctx;
@@ -65,9 +54,8 @@ domain_cb(void *ctx, store_val k, store_val v)
         return 0;
     memcpy(dom, k.p, k.n);
     dom[k.n] = '/';
-    c->count = 0;
-    store_each(c->t, STORE_CUR, dom, k.n + 1, false, product_cb, c);
     dom[k.n] = 0;
+    c->count = catalog_count(c->t, dom);
     if (store_get(c->t, STORE_SEQ, dom, k.n, &sv) == WEFT_OK && sv.n == 8)
         seq = store_be_u64(sv.p);
     have = catalog_head_held(c->t, dom, &hts, &hseq);

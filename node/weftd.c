@@ -553,6 +553,8 @@ main(int argc, char **argv)
     if (crypto_init() != WEFT_OK)
         log_msg(LOG_ERROR, "libsodium failed to initialize");
     else if (lock_dir(&n, &d) != WEFT_OK || identity(&n, o.domain, &d)
+        || (catalog_counts_init(&n) != WEFT_OK
+            && weft_diagf(&d, WEFT_ESTORE, "cannot count the catalog"))
         || gov_start(&n, (const uint8_t(*)[32]) o.gkeys, o.ngkeys,
             o.threshold ? o.threshold : 1, o.local_policy, &d))
         log_msg(LOG_ERROR, "%s", d.msg);
