@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -432,6 +433,59 @@ cmd_search(cli *c, int argc, char **argv)
     return CLI_OK;
 }
 
+/* ---- lineage ----------------------------------------------------------- */
+
+static int
+cmd_lineage(cli *c, int argc, char **argv)
+{
+    static const struct option lo[] = { { "up", no_argument, NULL, 'u' },
+        { "down", no_argument, NULL, 'D' },
+        { "depth", required_argument, NULL, 'n' }, { NULL, 0, NULL, 0 } };
+    pv                        *req = req_new(c, "lineage"), *rep;
+    const pv                  *l, *nodes, *un;
+    int                        opt, rc;
+    char                      *end;
+    long                       depth;
+
+    while ((opt = getopts(argc, argv, "", lo)) != -1) {
+        if (opt == 'u')
+            pv_set(c->a, req, "up", pv_bool(c->a, true));
+        else if (opt == 'D')
+            pv_set(c->a, req, "down", pv_bool(c->a, true));
+        else if (opt == 'n') {
+            depth = strtol(optarg, &end, 10);
+            if (*end != 0 || depth < 1)
+                return usage_err(c, "--depth N: N >= 1");
+            pv_setint(c->a, req, "depth", depth);
+        } else
+            return usage_err(c, "unknown option");
+    }
+    if (optind != argc - 1)
+        return usage_err(c, "give exactly one product ID");
+    pv_setstr(c->a, req, "id", argv[optind]);
+    if ((rc = call(c, req, &rep)) != CLI_OK)
+        return rc;
+    l = pv_get(rep, "lineage");
+    if (c->json)
+        return cli_print_json(l);
+    nodes = pv_get(l, "nodes");
+    for (uint32_t i = 0; nodes && i < nodes->u.a.n; i++) {
+        const pv   *m = nodes->u.a.v[i];
+        const char *dir = pv_getstr(m, "dir"), *flag = pv_getstr(m, "flag");
+
+        printf("%-5s %2lld  %-40s %-11s %-12s%s%s\n", dir,
+            (long long) pv_getint(m, "depth", 0), pv_getstr(m, "id"),
+            pv_getstr(m, "status"), pv_getstr(m, "verdict"),
+            flag && strcmp(dir, "root") != 0 ? "  ! " : "",
+            flag && strcmp(dir, "root") != 0 ? flag : "");
+    }
+    un = pv_get(l, "unresolved");
+    for (uint32_t i = 0; un && un->type == PV_ARR && i < un->u.a.n; i++)
+        printf("input '%s' names no product this node holds\n",
+            un->u.a.v[i]->u.s.p);
+    return CLI_OK;
+}
+
 /* ---- status changes ------------------------------------------------- */
 
 static int
@@ -799,6 +853,11 @@ const cli_cmd cli_commands[] = {
     { "import", cmd_import, "import FILE",
         "Verifies every signature in a bundle and stores it; any forgery\n"
         "refuses the whole bundle.\n" },
+    { "lineage", cmd_lineage, "lineage ID [--up] [--down] [--depth N]",
+        "Walks the mesh-wide graph of inputs: what ID takes input from\n"
+        "(--up), what takes input from ID (--down), both by default, to\n"
+        "depth N (default 3). Deprecated, retired and quarantined products\n"
+        "on the way are marked with !.\n" },
     { "why", cli_cmd_why, "why ID",
         "Explains governance's verdict on a product: each rule's outcome and\n"
         "the policy version that judged it.\n" },

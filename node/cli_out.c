@@ -85,6 +85,15 @@ cli_print_product(const pv *p)
         str(p, "classification"), "hash", str(p, "hash"));
     printf(
         "%-16s%s (weft why %s)\n", "verdict", str(p, "verdict"), str(p, "id"));
+    {
+        const pv *ups = pv_get(p, "upstream_flags");
+
+        for (uint32_t i = 0; ups && ups->type == PV_ARR && i < ups->u.a.n; i++)
+            printf("%-16s%s is %s (%lld level%s up)\n", i ? "" : "upstream",
+                str(ups->u.a.v[i], "id"), str(ups->u.a.v[i], "why"),
+                (long long) pv_getint(ups->u.a.v[i], "depth", 0),
+                pv_getint(ups->u.a.v[i], "depth", 0) == 1 ? "" : "s");
+    }
     if (dep != NULL && dep->type == PV_MAP)
         printf("%-16s%s (sunset %s, replaced by %s)\n", "deprecation",
             str(dep, "reason"), str(dep, "sunset"), str(dep, "replaced_by"));

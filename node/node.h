@@ -243,6 +243,26 @@ weft_err gov_show(node *n, pv_arena *a, pv *out);
 weft_err query_search(node *n, pv_arena *a, const char *text,
     const char *domain, unsigned flags, pv *items, pv *facets, weft_diag *d);
 
+/* ---- lineage (lineage.c) -------------------------------------------- */
+
+#define LINEAGE_DEPTH_MAX 16  /* levels walked, at most */
+#define LINEAGE_NODES_MAX 256 /* upstream products marked, at most */
+
+/*
+ * lineage_walk fills out with {id, nodes: [{id, name, status, verdict,
+ * flag, depth, dir, via}], unresolved: [input names]}: product id (dir
+ * "root"), its upstream (dir "up": what it takes input from) and its
+ * downstream (dir "down") to depth levels. flag is "deprecated",
+ * "retired", "quarantined" or "rejected" for products to be wary of.
+ */
+weft_err lineage_walk(node *n, pv_arena *a, const char *id, bool up, bool down,
+    int depth, pv *out, weft_diag *d);
+
+/* lineage_flags appends to list {id, why, depth} for each flagged
+ * product upstream of sum (transitively). */
+weft_err lineage_flags(
+    node *n, store_txn *t, pv_arena *a, const pv *sum, pv *list);
+
 /* ---- bundles (bundle.c) --------------------------------------------- */
 
 /* bundle_export appends a signed bundle of everything held to out. */

@@ -68,7 +68,7 @@ op_get(node *n, const pv *req, reply *r, weft_diag *d)
 {
     const char              *id = arg(req, "id"), *ver = arg(req, "version");
     store_txn               *t;
-    pv                      *sum, *desc = NULL, *item;
+    pv                      *sum, *desc = NULL, *item, *ups = NULL;
     uint64_t                 seq = 0;
     int64_t                  pver = 0;
     int                      sev;
@@ -91,6 +91,11 @@ op_get(node *n, const pv *req, reply *r, weft_diag *d)
             (long long) pver, id);
     }
     derr = catalog_descriptor(n, t, r->a, id, ver, &desc, &seq);
+    if ((ups = pv_arr(r->a)) == NULL
+        || (err = lineage_flags(n, t, r->a, sum, ups)) != WEFT_OK) {
+        store_abort(t);
+        return err ? err : WEFT_ENOMEM;
+    }
     store_abort(t);
     /* Another domain's product whose descriptor we lack: ask the peers,
      * and answer once one has sent it (verified) or none has it. */
@@ -119,6 +124,7 @@ op_get(node *n, const pv *req, reply *r, weft_diag *d)
         pv_setstr(r->a, item, "status", pv_getstr(desc, "status"));
     }
     if ((err = pv_set(r->a, item, "summary", sum))
+        || (err = pv_set(r->a, item, "upstream_flags", ups))
         || (err = pv_setstr(r->a, item, "verdict", verdicts[sev]))
         || (err = pv_set(r->a, item, "descriptor", desc_bytes(r->a, desc))))
         return err;
@@ -229,6 +235,30 @@ op_gov_publish(node *n, const pv *req, reply *r, weft_diag *d)
         return err;
     mesh_policy(n);
     return gov_show(n, r->a, r->m);
+}
+
+static weft_err
+op_lineage(node *n, const pv *req, reply *r, weft_diag *d)
+{
+    const char *id = arg(req, "id");
+    int64_t     depth = pv_getint(req, "depth", 3);
+    bool        up = flag(req, "up"), down = flag(req, "down");
+    pv         *out = pv_map(r->a);
+    weft_err    err;
+
+    if (id == NULL)
+        return weft_diagf(d, WEFT_EINVAL, "lineage: 'id' is required");
+    if (depth < 1 || depth > LINEAGE_DEPTH_MAX)
+        return weft_diagf(d, WEFT_EINVAL,
+            "lineage: --depth %lld: expected 1 to %d", (long long) depth,
+            LINEAGE_DEPTH_MAX);
+    if (!up && !down)
+        up = down = true;
+    if (out == NULL)
+        return WEFT_ENOMEM;
+    if ((err = lineage_walk(n, r->a, id, up, down, (int) depth, out, d)))
+        return err;
+    return pv_set(r->a, r->m, "lineage", out);
 }
 
 static weft_err
@@ -462,6 +492,7 @@ static const struct {
     { "status", op_status },
     { "export", op_export },
     { "why", op_why },
+    { "lineage", op_lineage },
     { "governance_publish", op_gov_publish },
     { "governance_show", op_gov_show },
     { "import", op_import },

@@ -209,6 +209,7 @@ scan_cb(void *ctx, store_val k, store_val v)
     const char  *st;
     static words ws; /* loop thread only */
     hit         *h;
+    pv          *ups;
 
     if (k.n > WEFT_ID_MAX)
         return 0;
@@ -262,6 +263,9 @@ scan_cb(void *ctx, store_val k, store_val v)
             catalog_head_held(s->t, pv_getstr(sum, "domain"), &hts, &hseq)
                 ? (time(NULL) > hts ? (int64_t) time(NULL) - hts : 0)
                 : -1)
+        || (ups = pv_arr(s->w)) == NULL
+        || lineage_flags(s->n, s->t, s->w, sum, ups) != WEFT_OK
+        || pv_set(s->w, item, "upstream_flags", ups)
         || (item = pv_copy(s->ra, item)) == NULL)
         return s->err = WEFT_ENOMEM;
     h = &s->hits[s->nhits++];
