@@ -155,6 +155,9 @@ checked(node *n, const pv *envs)
         len[k] = e->u.s.len;
         at[k++] = i;
     }
+    /* Fail closed: a slot the helpers never wrote is not a good one. */
+    for (size_t j = 0; j < k; j++)
+        res[j] = WEFT_EBADSIG;
     vpool_open(n->vp, p, len, k, res);
     for (size_t j = 0; j < k; j++)
         err[at[j]] = res[j];
@@ -234,6 +237,8 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
         goto done;
     }
     t = NULL;
+    if (fresh_count > 0)
+        watch_kick(n); /* news for watchers */
     /* Forward once: only what became current here, never what we held;
      * and only news that was pushed to us (what anti-entropy brings, it
      * brings to every node by itself, and a bulk copy stays a copy).

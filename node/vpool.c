@@ -81,9 +81,11 @@ helper(void *arg)
             break;
         seen = p->gen;
         p->busy++;
-        b = current(p); /* a helper late for a batch finds n = 0 */
+        b = current(p);
         pthread_mutex_unlock(&p->mtx);
-        if (a != NULL)
+        /* A helper late for a batch finds n = 0, and must not touch the
+         * cursor: the next batch may already have reset it. */
+        if (a != NULL && b.n > 0)
             work(b, a);
         pthread_mutex_lock(&p->mtx);
         if (--p->busy == 0)
