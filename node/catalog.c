@@ -180,20 +180,34 @@ cur_put(store_txn *t, const char *id, const void *env, size_t n)
     store_val old;
     weft_err  err;
     bool      fresh = true;
+    char      was[16] = "", now[16] = "";
+    pv_arena *a = pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64);
+    pv       *s;
 
+    if (a == NULL)
+        return WEFT_ENOMEM;
     if ((err = catalog_digest_sum(t, false, acc)) != WEFT_OK)
-        return err;
+        goto done;
     if (store_get(t, STORE_CUR, id, strlen(id), &old) == WEFT_OK) {
         entry_hash(id, old.p, old.n, h);
         add512(acc, h, true);
         fresh = false;
+        if (proto_envelope_read(a, old.p, old.n, &s, NULL) == WEFT_OK)
+            snprintf(was, sizeof(was), "%s", pv_getstr(s, "status"));
     }
+    if (proto_envelope_read(a, env, n, &s, NULL) == WEFT_OK)
+        snprintf(now, sizeof(now), "%s", pv_getstr(s, "status"));
     entry_hash(id, env, n, h);
     add512(acc, h, false);
+    /* Watchers learn of it once it is stored: the note is in this txn. */
     if ((err = store_put(t, STORE_META, "digest", 6, acc, 64))
-        || (fresh && (err = count_add(t, id, 1))))
-        return err;
-    return store_put(t, STORE_CUR, id, strlen(id), env, n);
+        || (fresh && (err = count_add(t, id, 1)))
+        || (err = watch_note(t, id, fresh ? NULL : was, now)))
+        goto done;
+    err = store_put(t, STORE_CUR, id, strlen(id), env, n);
+done:
+    pv_arena_free(a);
+    return err;
 }
 
 /* key3 writes a, 0, b[, 0, c] into k; returns its length or 0 if too long. */

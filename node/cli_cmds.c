@@ -5,6 +5,8 @@
  */
 #include "node/cli.h"
 
+#define WATCH_LOG_MAX_CLI 65536 /* node/node.h WATCH_LOG_MAX */
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -433,6 +435,66 @@ cmd_search(cli *c, int argc, char **argv)
     return CLI_OK;
 }
 
+/* ---- watch ------------------------------------------------------------- */
+
+static int
+cmd_watch(cli *c, int argc, char **argv)
+{
+    weft_buf q;
+    int64_t  cursor = -1;
+    int      opt, rc;
+
+    while ((opt = getopts(argc, argv, "", NULL)) != -1)
+        return usage_err(c, "unknown option");
+    weft_buf_init(&q, 4096);
+    for (int i = optind; i < argc; i++)
+        if ((i > optind && weft_buf_append(&q, " ", 1))
+            || weft_buf_append(&q, argv[i], strlen(argv[i]))) {
+            weft_buf_free(&q);
+            return usage_err(c, "the query is over 4096 bytes");
+        }
+    /* Long polls, until interrupted: each answer carries the events since
+     * the cursor, or none when the node's wait ran out. */
+    for (;;) {
+        pv       *req = req_new(c, "watch"), *rep;
+        const pv *ev;
+
+        pv_set(c->a, req, "q", pv_str(c->a, (const char *) q.p, q.len));
+        if (cursor >= 0)
+            pv_setint(c->a, req, "after", cursor);
+        if ((rc = call(c, req, &rep)) != CLI_OK) {
+            weft_buf_free(&q);
+            return rc;
+        }
+        cursor = pv_getint(rep, "cursor", cursor);
+        if (pv_getint(rep, "missed", 0) > 0)
+            fprintf(stderr,
+                "weft: watch: %lld changes were missed (the "
+                "node keeps the last %d)\n",
+                (long long) pv_getint(rep, "missed", 0), WATCH_LOG_MAX_CLI);
+        ev = pv_get(rep, "events");
+        for (uint32_t i = 0; ev && ev->type == PV_ARR && i < ev->u.a.n; i++) {
+            const pv *e = ev->u.a.v[i], *p = pv_get(e, "product");
+
+            if (c->json) {
+                weft_buf b;
+
+                weft_buf_init(&b, WEFT_MSG_MAX);
+                if (proto_json_dump(e, false, &b) == WEFT_OK) {
+                    fwrite(b.p, 1, b.len, stdout);
+                    fputc('\n', stdout);
+                }
+                weft_buf_free(&b);
+            } else
+                printf("%-10s %-40s %-10s %-10s %s\n", pv_getstr(e, "event"),
+                    pv_getstr(p, "id"), pv_getstr(p, "version"),
+                    pv_getstr(p, "status"), pv_getstr(p, "verdict"));
+        }
+        fflush(stdout);
+        pv_arena_reset(c->a);
+    }
+}
+
 /* ---- lineage ----------------------------------------------------------- */
 
 static int
@@ -858,6 +920,11 @@ const cli_cmd cli_commands[] = {
         "(--up), what takes input from ID (--down), both by default, to\n"
         "depth N (default 3). Deprecated, retired and quarantined products\n"
         "on the way are marked with !.\n" },
+    { "watch", cmd_watch, "watch [QUERY...]",
+        "Prints every product that becomes new, changed, deprecated or\n"
+        "retired on this node (from any domain) and matches QUERY (the\n"
+        "search language; none: everything), one line (or with --json one\n"
+        "JSON object) per event, until interrupted.\n" },
     { "why", cli_cmd_why, "why ID",
         "Explains governance's verdict on a product: each rule's outcome and\n"
         "the policy version that judged it.\n" },

@@ -40,10 +40,11 @@ void log_msg(log_level level, const char *fmt, ...)
 
 /* ---- the node ------------------------------------------------------- */
 
-typedef struct server server;
-typedef struct mesh   mesh;
-typedef struct vpool  vpool;
-typedef struct gov    gov;
+typedef struct server   server;
+typedef struct mesh     mesh;
+typedef struct vpool    vpool;
+typedef struct gov      gov;
+typedef struct watchers watchers;
 
 typedef struct node {
     char        dir[4096];
@@ -54,6 +55,7 @@ typedef struct node {
     mesh       *mesh;    /* peers; NULL without --listen or --peer */
     vpool      *vp;      /* helpers that check signatures; may be NULL */
     gov        *gov;     /* governance: council, policy (governance.c) */
+    watchers   *watch;   /* subscriptions waiting for news (watch.c) */
     int64_t     started; /* unix seconds */
     int         lock_fd;
 } node;
@@ -242,6 +244,28 @@ weft_err gov_show(node *n, pv_arena *a, pv *out);
 #define QUERY_EXPLAIN 2u
 weft_err query_search(node *n, pv_arena *a, const char *text,
     const char *domain, unsigned flags, pv *items, pv *facets, weft_diag *d);
+
+/* ---- subscriptions (watch.c) ------------------------------------------ */
+
+#define WATCH_MAX        16    /* watchers waiting at once */
+#define WATCH_WAIT_MS    25000 /* a waiting watch is answered by then */
+#define WATCH_LOG_MAX    65536 /* arrivals kept for watchers behind */
+#define WATCH_EVENTS_MAX 256   /* events in one answer */
+
+/* watch_note records that id became current with new_status (old_status
+ * NULL: new) in t, for watchers. */
+weft_err watch_note(store_txn *t, const char *id, const char *old_status,
+    const char *new_status);
+
+/* watch_op answers {op: watch, q, after}: the arrivals after `after`
+ * that match q, or (when none) holds the request until some do. */
+weft_err watch_op(node *n, const pv *req, reply *r, weft_diag *d);
+
+/* watch_kick runs the waiting watchers again after news was stored. */
+void watch_kick(node *n);
+
+weft_err watch_start(node *n, void *loop);
+void     watch_stop(node *n);
 
 /* ---- lineage (lineage.c) -------------------------------------------- */
 

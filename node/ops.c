@@ -493,6 +493,7 @@ static const struct {
     { "export", op_export },
     { "why", op_why },
     { "lineage", op_lineage },
+    { "watch", watch_op },
     { "governance_publish", op_gov_publish },
     { "governance_show", op_gov_show },
     { "import", op_import },

@@ -19,7 +19,9 @@
 #include <unistd.h>
 #include <uv.h>
 
-#define SERVER_CTXS 4
+/* Contexts: a few for requests answered at once, and one for each
+ * watcher or fetch that may hold its reply for a while. */
+#define SERVER_CTXS (4 + WATCH_MAX)
 
 typedef enum { W_RECV, W_SEND, W_LATER } wstate;
 
@@ -119,8 +121,10 @@ answer(server *s, work *w)
         w->state = W_LATER; /* the handler calls server_reply */
     weft_buf_free(&out);
     /* A request may have read much of the store (a peer's bulk copy, a
-     * search): drop the pages it mapped once they add up. */
+     * search): drop the pages it mapped once they add up. It may have
+     * stored news too: watchers run again if so. */
     store_trim(s->n->st);
+    watch_kick(s->n);
 }
 
 void

@@ -407,6 +407,7 @@ on_signal(uv_signal_t *h, int sig)
     if (pthread_create(&t, NULL, watchdog, NULL) == 0)
         pthread_detach(t);
     mesh_stop(n->mesh);
+    watch_stop(n);
     server_stop(n->srv);
     n->srv = NULL;
     uv_close((uv_handle_t *) &((uv_signal_t *) h)[0], NULL);
@@ -461,9 +462,11 @@ run(node *n, uv_loop_t *loop, const opts *o)
     char        url[4200];
 
     snprintf(url, sizeof(url), "ipc://%s/weft.sock", n->dir);
-    if (server_start(n, loop, url, WEFT_MSG_MAX, ops_handle, &n->srv, &d)
-        != WEFT_OK) {
+    if (watch_start(n, loop) != WEFT_OK
+        || server_start(n, loop, url, WEFT_MSG_MAX, ops_handle, &n->srv, &d)
+            != WEFT_OK) {
         log_msg(LOG_ERROR, "%s", d.msg);
+        watch_stop(n);
         server_stop(n->srv);
         n->srv = NULL;
         uv_run(loop, UV_RUN_DEFAULT);
@@ -476,6 +479,7 @@ run(node *n, uv_loop_t *loop, const opts *o)
             != WEFT_OK) {
         log_msg(LOG_ERROR, "%s", d.msg);
         mesh_stop(n->mesh);
+        watch_stop(n);
         server_stop(n->srv);
         n->srv = NULL;
         uv_walk(loop, close_walk, NULL);

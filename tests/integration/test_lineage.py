@@ -1,4 +1,4 @@
-"""Lineage across three nodes: raw data on a, a derived product on b that
+"""Lineage and subscriptions. Lineage across three nodes: raw data on a, a derived product on b that
 takes it as input, a report on c built on b's. Every node walks the same
 graph up and down; a deprecation upstream shows in `lineage`, `get` and
 search results on every node; an input that names nothing held is
@@ -78,6 +78,59 @@ def test_lineage_across_three_nodes():
     assert rc == 1 and "no such product" in err, err
     rc, out, err = c.weft("lineage", "top/summary", "--depth", "99")
     assert rc == 2 and "--depth" in err, err
+
+
+def test_watch_on_one_node_sees_publishes_on_another():
+    import json
+    import select
+    import signal
+    import subprocess
+    import time
+    from harness import WEFT, _env
+
+    a = mesh_node("a", "alpha")
+    b = mesh_node("b", "bravo", a)
+    watchers = []
+    try:
+        for args in (["--json", "watch", "tag:gold"], ["--json", "watch"]):
+            watchers.append(subprocess.Popen(
+                [WEFT, "--data", b.dir] + args, stdout=subprocess.PIPE, bufsize=0,
+                stderr=subprocess.PIPE, env=_env()))
+        # The watchers are registered once their first answer came back;
+        # a publish now is news for both.
+        time.sleep(0.5)
+        a.publish(write("g.yaml", product("gilded").replace(
+            "  owner: o\n", "  owner: o\n  tags: [gold]\n")))
+        a.publish(write("p.yaml", product("plain")))
+        a.ok("deprecate", "alpha/gilded", "--reason", "old")
+        wanted = {0: [("new", "alpha/gilded"), ("deprecated", "alpha/gilded")],
+                  1: [("new", "alpha/gilded"), ("new", "alpha/plain"),
+                      ("deprecated", "alpha/gilded")]}
+        for i, w in enumerate(watchers):
+            got = []
+            deadline = time.monotonic() + CONVERGE_S
+            while len(got) < len(wanted[i]) and time.monotonic() < deadline:
+                ready, _, _ = select.select(
+                    [w.stdout], [], [], max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    break
+                line = w.stdout.readline()
+                if not line:
+                    break
+                e = json.loads(line)
+                got.append((e["event"], e["product"]["id"]))
+            assert got == wanted[i], (i, got, w.poll())
+    finally:
+        for w in watchers:
+            if w.poll() is None:
+                os.kill(w.pid, signal.SIGTERM)
+            w.wait(timeout=10)
+            w.stdout.close()
+            w.stderr.close()
+    b.answers("watchers that went away")
+    # A malformed watch query: the column, exit 2.
+    rc, out, err = b.weft("watch", "colour:x")
+    assert rc == 2 and "column 1" in err, err
 
 
 if __name__ == "__main__":
