@@ -723,8 +723,9 @@ async_cb(uv_async_t *h)
     mesh  *m = h->data;
     plink *l;
 
-    /* Bounded per wake-up, like server.c: other handles get their turn. */
-    for (int i = 0; i < MESH_LINKS_ALL; i++) {
+    /* Bounded per wake-up, like server.c: other handles get their turn
+     * (a sync reply can carry a megabyte of summaries to check). */
+    for (int i = 0; i < MESH_PER_WAKE; i++) {
         pthread_mutex_lock(&m->mtx);
         if ((l = m->head) != NULL && (m->head = l->next) == NULL)
             m->tail = NULL;

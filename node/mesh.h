@@ -34,6 +34,7 @@
 #define MESH_BAN_MAX_MS   600000
 #define MESH_RECORDS_MAX  16 /* peer records in one hello reply */
 #define MESH_FETCH_MAX    8  /* descriptor fetches at once */
+#define MESH_PER_WAKE     2  /* link replies handled per loop wake-up */
 /* Signed heads: each node signs its own every MESH_HEAD_EVERY_MS (and on
  * every publish) and pushes it to MESH_HEAD_FANOUT peers; every
  * MESH_FULL_EVERY-th anti-entropy round is a full one, which also

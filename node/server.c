@@ -22,6 +22,9 @@
 /* Contexts: a few for requests answered at once, and one for each
  * watcher or fetch that may hold its reply for a while. */
 #define SERVER_CTXS (4 + WATCH_MAX)
+/* Requests answered per wake-up of the loop: what is left waits for the
+ * loop's other handles (a CLI request behind a bulk copy) to have run. */
+#define SERVER_PER_WAKE 2
 
 typedef enum { W_RECV, W_SEND, W_LATER } wstate;
 
@@ -145,11 +148,11 @@ async_cb(uv_async_t *h)
     server *s = h->data;
     work   *w;
 
-    /* At most one request per context per wake-up: a socket that keeps
+    /* At most SERVER_PER_WAKE requests per wake-up: a socket that keeps
      * receiving (peers during a bulk copy) must not starve the loop's
      * other handles, the CLI socket among them. What is left wakes us
      * again after they have run. */
-    for (int i = 0; i < SERVER_CTXS; i++) {
+    for (int i = 0; i < SERVER_PER_WAKE; i++) {
         pthread_mutex_lock(&s->mtx);
         if ((w = s->head) != NULL && (s->head = w->next) == NULL)
             s->tail = NULL;
