@@ -336,6 +336,20 @@ cmd_list(cli *c, int argc, char **argv)
     return print_products(c, rep);
 }
 
+/* join_args joins argv[optind..] with spaces into q (a query). */
+static int
+join_args(int argc, char **argv, weft_buf *q)
+{
+    weft_buf_init(q, 4096);
+    for (int i = optind; i < argc; i++)
+        if ((i > optind && weft_buf_append(q, " ", 1))
+            || weft_buf_append(q, argv[i], strlen(argv[i]))) {
+            weft_buf_free(q);
+            return CLI_FAIL;
+        }
+    return CLI_OK;
+}
+
 static void
 print_facets(const pv *facets)
 {
@@ -404,13 +418,8 @@ cmd_search(cli *c, int argc, char **argv)
         return usage_err(c, "give a QUERY");
     /* The arguments are the query, joined by spaces (quote a phrase
      * for the shell and for weft: '"customer 360"'). */
-    weft_buf_init(&q, 4096);
-    for (int i = optind; i < argc; i++)
-        if ((i > optind && weft_buf_append(&q, " ", 1))
-            || weft_buf_append(&q, argv[i], strlen(argv[i]))) {
-            weft_buf_free(&q);
-            return usage_err(c, "the query is over 4096 bytes");
-        }
+    if (join_args(argc, argv, &q) != CLI_OK)
+        return usage_err(c, "the query is over 4096 bytes");
     pv_set(c->a, req, "q", pv_str(c->a, (const char *) q.p, q.len));
     weft_buf_free(&q);
     if ((rc = call(c, req, &rep)) != CLI_OK)
@@ -446,13 +455,8 @@ cmd_watch(cli *c, int argc, char **argv)
 
     while ((opt = getopts(argc, argv, "", NULL)) != -1)
         return usage_err(c, "unknown option");
-    weft_buf_init(&q, 4096);
-    for (int i = optind; i < argc; i++)
-        if ((i > optind && weft_buf_append(&q, " ", 1))
-            || weft_buf_append(&q, argv[i], strlen(argv[i]))) {
-            weft_buf_free(&q);
-            return usage_err(c, "the query is over 4096 bytes");
-        }
+    if (join_args(argc, argv, &q) != CLI_OK)
+        return usage_err(c, "the query is over 4096 bytes");
     /* Long polls, until interrupted: each answer carries the events since
      * the cursor, or none when the node's wait ran out. */
     for (;;) {

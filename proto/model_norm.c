@@ -19,7 +19,7 @@
 #define T(t)   (1u << (t))
 #define SCALAR (T(PV_STR) | T(PV_INT) | T(PV_FLOAT) | T(PV_BOOL))
 #define NUMSTR (T(PV_STR) | T(PV_INT) | T(PV_FLOAT))
-#define PATH   256
+#define PATH   PROTO_PATH
 
 /* The unique lists, each a scope of the one string set. */
 enum { S_TAGS, S_FORMATS, S_CONTRACTS, S_INPUTS };
@@ -46,17 +46,19 @@ oom(nrm *n)
     return weft_diagf(n->d, WEFT_ENOMEM, "out of memory");
 }
 
-/* sub writes "parent.key" or, with key NULL, "parent[i]" into buf. */
-static const char *
-sub(char *buf, const char *parent, const char *key, uint32_t i)
+const char *
+proto__sub(char *buf, const char *parent, const char *key, uint32_t i)
 {
-    int w = key ? snprintf(buf, PATH, "%s.%s", parent, key)
-                : snprintf(buf, PATH, "%s[%lu]", parent, (unsigned long) i);
+    int w = key
+        ? snprintf(buf, PROTO_PATH, "%s.%s", parent, key)
+        : snprintf(buf, PROTO_PATH, "%s[%lu]", parent, (unsigned long) i);
 
     if (w < 0)
         buf[0] = 0;
     return buf;
 }
+
+#define sub proto__sub
 
 /* set stores a copy of source scalar v (or nil) under key in map m. */
 static weft_err

@@ -23,7 +23,7 @@
 #include <time.h>
 
 #define T(t)     (1u << (t))
-#define PATH     256
+#define PATH     PROTO_PATH
 #define NELEM(x) (sizeof(x) / sizeof((x)[0]))
 
 /* The rules, in their fixed evaluation order. */
@@ -126,16 +126,7 @@ typedef struct rd {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static const char *
-sub(char *buf, const char *parent, const char *key, uint32_t i)
-{
-    int w = key ? snprintf(buf, PATH, "%s.%s", parent, key)
-                : snprintf(buf, PATH, "%s[%lu]", parent, (unsigned long) i);
-
-    if (w < 0)
-        buf[0] = 0;
-    return buf;
-}
+#define sub proto__sub /* proto/model_norm.c */
 
 static int
 lookup(const char *const *names, size_t n, const char *s)

@@ -9,6 +9,12 @@
 
 #include "proto/proto.h"
 
+/* proto__sub writes "parent.key" or, with key NULL, "parent[i]" into buf
+ * (PROTO_PATH bytes), for error messages; returns buf. */
+#define PROTO_PATH 256
+const char *proto__sub(
+    char *buf, const char *parent, const char *key, uint32_t i);
+
 /* proto__fail formats "path (line L, column C): what" into d. */
 weft_err proto__fail(weft_diag *d, weft_err err, const char *path, const pv *at,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
