@@ -397,10 +397,13 @@ cmd_search(cli *c, int argc, char **argv)
     static const struct option lo[] = { { "all", no_argument, NULL, 'a' },
         { "explain", no_argument, NULL, 'e' },
         { "facets", no_argument, NULL, 'f' },
+        { "limit", required_argument, NULL, 'n' },
         { "domain", required_argument, NULL, 'd' }, { NULL, 0, NULL, 0 } };
     pv                        *req = req_new(c, "search"), *rep;
     int                        opt, rc;
     weft_buf                   q;
+    long                       limit = 20;
+    char                      *end;
 
     while ((opt = getopts(argc, argv, "d:", lo)) != -1) {
         if (opt == 'a')
@@ -411,11 +414,16 @@ cmd_search(cli *c, int argc, char **argv)
             pv_set(c->a, req, "facets", pv_bool(c->a, true));
         else if (opt == 'd')
             pv_setstr(c->a, req, "domain", optarg);
-        else
+        else if (opt == 'n') {
+            limit = strtol(optarg, &end, 10);
+            if (*end != 0 || end == optarg || limit < 0)
+                return usage_err(c, "--limit N: N >= 0 (0: every match)");
+        } else
             return usage_err(c, "unknown option");
     }
     if (optind >= argc)
         return usage_err(c, "give a QUERY");
+    pv_setint(c->a, req, "limit", limit);
     /* The arguments are the query, joined by spaces (quote a phrase
      * for the shell and for weft: '"customer 360"'). */
     if (join_args(argc, argv, &q) != CLI_OK)
@@ -428,11 +436,16 @@ cmd_search(cli *c, int argc, char **argv)
         pv *m = pv_map(c->a);
 
         pv_set(c->a, m, "products", pv_get(rep, "products"));
+        pv_setint(c->a, m, "total", pv_getint(rep, "total", 0));
         if (pv_get(rep, "facets"))
             pv_set(c->a, m, "facets", pv_get(rep, "facets"));
         return cli_print_json(m);
     }
     cli_print_table(pv_get(rep, "products"));
+    if (pv_getint(rep, "total", 0) > (int64_t) pv_get(rep, "products")->u.a.n)
+        printf("(%u of %lld matches; --limit 0 shows all)\n",
+            pv_get(rep, "products")->u.a.n,
+            (long long) pv_getint(rep, "total", 0));
     if (pv_get(rep, "facets")) {
         printf("\n");
         print_facets(pv_get(rep, "facets"));
@@ -885,14 +898,16 @@ const cli_cmd cli_commands[] = {
         "Lists current products, optionally of one domain. Quarantined\n"
         "products are listed only with --all; rejected ones never.\n" },
     { "search", cmd_search,
-        "search [--all] [--explain] [--facets] [--domain D] QUERY...",
+        "search [--all] [--explain] [--facets] [--limit N] [--domain D] "
+        "QUERY...",
         "Ranked search in the node's replica of the whole catalog. QUERY is\n"
         "words (word* for a prefix), \"quoted phrases\", filters (domain:,\n"
         "owner:, class:, tag:, status:, interface:, format:, field:),\n"
         "completeness>=99, accuracy>98, freshness<=1h, OR, -negation and\n"
         "(groups); see docs/query.md. --explain shows the parts of each\n"
         "score, --facets counts per domain, class, status and interface,\n"
-        "--all includes quarantined products. Each result says its domain's\n"
+        "--all includes quarantined products, --limit N the number of\n"
+        "results (default 20, 0 for all). Each result says its domain's\n"
         "staleness.\n" },
     { "deprecate", cmd_deprecate,
         "deprecate ID --reason TEXT [--sunset DATE] [--replaced-by ID]",

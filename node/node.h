@@ -237,13 +237,15 @@ weft_err gov_show(node *n, pv_arena *a, pv *out);
  * products are never listed, quarantined ones only with QUERY_ALL; with
  * QUERY_EXPLAIN each item carries the parts of its score; facets (may be
  * NULL) gets counts per domain, class, status and interface of the
- * matches. domain, when set, restricts to one domain. A malformed query
- * is WEFT_EINVAL with d naming the column.
+ * matches. Only the best limit results are returned (0: all); *total
+ * (may be NULL) is how many matched. domain, when set, restricts to one domain.
+ * A malformed query is WEFT_EINVAL with d naming the column.
  */
 #define QUERY_ALL     1u
 #define QUERY_EXPLAIN 2u
 weft_err query_search(node *n, pv_arena *a, const char *text,
-    const char *domain, unsigned flags, pv *items, pv *facets, weft_diag *d);
+    const char *domain, unsigned flags, int64_t limit, pv *items,
+    int64_t *total, pv *facets, weft_diag *d);
 
 /* ---- subscriptions (watch.c) ------------------------------------------ */
 

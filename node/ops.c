@@ -147,6 +147,7 @@ op_search(node *n, const pv *req, reply *r, weft_diag *d)
     pv       *items = pv_arr(r->a), *facets = NULL;
     char      text[QUERY_MAX + 1] = "";
     size_t    len = 0;
+    int64_t   total = 0;
     weft_err  err;
 
     if (words != NULL && words->type != PV_ARR)
@@ -172,10 +173,12 @@ op_search(node *n, const pv *req, reply *r, weft_diag *d)
     if (items == NULL
         || (flag(req, "facets") && (facets = pv_map(r->a)) == NULL))
         return WEFT_ENOMEM;
+    if (pv_getint(req, "limit", 0) < 0)
+        return weft_diagf(d, WEFT_EINVAL, "search: 'limit' must be >= 0");
     err = query_search(n, r->a, text, arg(req, "domain"),
         (flag(req, "all") ? QUERY_ALL : 0)
             | (flag(req, "explain") ? QUERY_EXPLAIN : 0),
-        items, facets, d);
+        pv_getint(req, "limit", 0), items, &total, facets, d);
     if (err == WEFT_EINVAL) {
         weft_diag why = *d;
 
@@ -183,7 +186,8 @@ op_search(node *n, const pv *req, reply *r, weft_diag *d)
     }
     if (err != WEFT_OK)
         return weft_diagf(d, err, "search: %s", weft_strerror(err));
-    if (facets != NULL && (err = pv_set(r->a, r->m, "facets", facets)))
+    if ((facets != NULL && (err = pv_set(r->a, r->m, "facets", facets)))
+        || (err = pv_setint(r->a, r->m, "total", total)))
         return err;
     return pv_set(r->a, r->m, "products", items);
 }

@@ -37,7 +37,8 @@ typedef struct term {
 } term;
 
 typedef struct hit {
-    pv    *item;       /* in the reply's arena */
+    char  *id;         /* malloc'd; the item is built for the top only */
+    int    sev;        /* governance verdict, 0..2 */
     int    exact, low; /* exact name/id match; deprecated or retired */
     double score;
     int    tf[TERMS_MAX][QF_COUNT];
@@ -200,16 +201,14 @@ static int
 scan_cb(void *ctx, store_val k, store_val v)
 {
     scan        *s = ctx;
-    pv          *sum, *item;
+    pv          *sum;
     int          sev, tf[TERMS_MAX][QF_COUNT] = { { 0 } }, len[QF_COUNT];
-    int64_t      version = 0, hts;
-    uint64_t     hseq;
+    int64_t      version = 0;
     char         id[WEFT_ID_MAX + 1];
     bool         in[TERMS_MAX] = { false };
     const char  *st;
     static words ws; /* loop thread only */
     hit         *h;
-    pv          *ups;
 
     if (k.n > WEFT_ID_MAX)
         return 0;
@@ -255,22 +254,12 @@ scan_cb(void *ctx, store_val k, store_val v)
         s->hits = h;
         s->cap = cap;
     }
-    /* The item, with its verdict and how fresh the view of its domain
-     * is, copied into the reply's arena. */
-    if ((item = catalog_item(s->w, sum)) == NULL
-        || pv_setstr(s->w, item, "verdict", verdicts[sev])
-        || pv_setint(s->w, item, "stale_s",
-            catalog_head_held(s->t, pv_getstr(sum, "domain"), &hts, &hseq)
-                ? (time(NULL) > hts ? (int64_t) time(NULL) - hts : 0)
-                : -1)
-        || (ups = pv_arr(s->w)) == NULL
-        || lineage_flags(s->n, s->t, s->w, sum, ups) != WEFT_OK
-        || pv_set(s->w, item, "upstream_flags", ups)
-        || (item = pv_copy(s->ra, item)) == NULL)
-        return s->err = WEFT_ENOMEM;
-    h = &s->hits[s->nhits++];
+    h = &s->hits[s->nhits];
     memset(h, 0, sizeof(*h));
-    h->item = item;
+    if ((h->id = strdup(id)) == NULL)
+        return s->err = WEFT_ENOMEM;
+    s->nhits++;
+    h->sev = sev;
     h->exact = exact_of(s, sum);
     st = pv_getstr(sum, "status");
     h->low
@@ -348,7 +337,7 @@ hit_cmp(const void *x, const void *y)
         return a->low ? 1 : -1;
     if (a->score != b->score)
         return a->score > b->score ? -1 : 1;
-    return strcmp(pv_getstr(a->item, "id"), pv_getstr(b->item, "id"));
+    return strcmp(a->id, b->id);
 }
 
 static weft_err
@@ -368,9 +357,52 @@ facets_out(scan *s, pv_arena *a, pv *out)
     return WEFT_OK;
 }
 
+/* materialize builds hit h's list item into the reply (its verdict,
+ * staleness, flagged upstreams and, with QUERY_EXPLAIN, its score's
+ * parts) and appends it to items. */
+static weft_err
+materialize(scan *s, hit *h, unsigned flags, pv *items)
+{
+    pv_arena *a = s->ra;
+    store_val v;
+    pv       *sum, *item, *ups, *parts;
+    int64_t   hts;
+    uint64_t  hseq;
+
+    pv_arena_reset(s->w);
+    if (store_get(s->t, STORE_CUR, h->id, strlen(h->id), &v) != WEFT_OK
+        || proto_envelope_read(s->w, v.p, v.n, &sum, NULL) != WEFT_OK)
+        return WEFT_OK; /* read in this same transaction: cannot be */
+    if ((item = catalog_item(s->w, sum)) == NULL
+        || pv_setstr(s->w, item, "verdict", verdicts[h->sev])
+        || pv_setint(s->w, item, "stale_s",
+            catalog_head_held(s->t, pv_getstr(sum, "domain"), &hts, &hseq)
+                ? (time(NULL) > hts ? (int64_t) time(NULL) - hts : 0)
+                : -1)
+        || (ups = pv_arr(s->w)) == NULL
+        || lineage_flags(s->n, s->t, s->w, sum, ups) != WEFT_OK
+        || pv_set(s->w, item, "upstream_flags", ups)
+        || (item = pv_copy(a, item)) == NULL)
+        return WEFT_ENOMEM;
+    if (flags & QUERY_EXPLAIN) {
+        pv *e = pv_map(a);
+
+        if ((parts = pv_arr(a)) == NULL || e == NULL)
+            return WEFT_ENOMEM;
+        score(s, h, a, parts);
+        if (pv_set(a, e, "score", pv_float(a, round(h->score * 1000) / 1000))
+            || pv_set(a, e, "exact", pv_bool(a, h->exact))
+            || pv_set(a, e, "lowered", pv_bool(a, h->low))
+            || pv_set(a, e, "parts", parts) || pv_set(a, item, "explain", e))
+            return WEFT_ENOMEM;
+    }
+    return pv_push(a, items, item);
+}
+
 weft_err
 query_search(node *n, pv_arena *a, const char *text, const char *domain,
-    unsigned flags, pv *items, pv *facets, weft_diag *d)
+    unsigned flags, int64_t limit, pv *items, int64_t *total, pv *facets,
+    weft_diag *d)
 {
     store_txn *t;
     scan       s;
@@ -403,35 +435,27 @@ query_search(node *n, pv_arena *a, const char *text, const char *domain,
     }
     s.t = t;
     err = store_each(t, STORE_CUR, prefix, plen, false, scan_cb, &s);
-    store_abort(t);
     if (err == WEFT_OK)
         err = s.err;
-    for (size_t i = 0; err == WEFT_OK && i < s.nhits; i++) {
-        pv *parts = (flags & QUERY_EXPLAIN) ? pv_arr(a) : NULL;
-
-        s.hits[i].score = score(&s, &s.hits[i], a, parts);
-        if (parts != NULL) {
-            pv *e = pv_map(a);
-
-            if (e == NULL
-                || pv_set(a, e, "score",
-                    pv_float(a, round(s.hits[i].score * 1000) / 1000))
-                || pv_set(a, e, "exact", pv_bool(a, s.hits[i].exact))
-                || pv_set(a, e, "lowered", pv_bool(a, s.hits[i].low))
-                || pv_set(a, e, "parts", parts)
-                || pv_set(a, s.hits[i].item, "explain", e))
-                err = WEFT_ENOMEM;
-        }
-    }
+    for (size_t i = 0; err == WEFT_OK && i < s.nhits; i++)
+        s.hits[i].score = score(&s, &s.hits[i], a, NULL);
     if (err == WEFT_OK && s.nhits > 1)
         qsort(s.hits, s.nhits, sizeof(*s.hits), hit_cmp);
-    for (size_t i = 0; err == WEFT_OK && i < s.nhits; i++)
-        err = pv_push(a, items, s.hits[i].item);
+    /* Only the results returned are built into the reply. */
+    for (size_t i = 0;
+         err == WEFT_OK && i < s.nhits && (limit == 0 || i < (size_t) limit);
+         i++)
+        err = materialize(&s, &s.hits[i], flags, items);
+    if (total != NULL)
+        *total = (int64_t) s.nhits;
+    store_abort(t);
     if (err == WEFT_OK && facets != NULL)
         err = facets_out(&s, a, facets);
     for (int i = 0; i < FA_COUNT; i++)
         for (int j = 0; j < s.fa[i].n; j++)
             free(s.fa[i].v[j]);
+    for (size_t i = 0; i < s.nhits; i++)
+        free(s.hits[i].id);
     free(s.hits);
     pv_arena_free(s.w);
     query_free(q);

@@ -32,10 +32,19 @@
  *                              over the N sealed envelopes; ROUNDS
  *                              (default 3) of each, the median kept.
  *                              Prints one JSON object.
+ * and for scripts/bench-search:
+ *   bench_tool search URL FILE reads queries from FILE (one a line) and
+ *                              sends each as {"op": "search", "q": LINE}
+ *                              on one REQ socket, one at a time; prints
+ *                              one JSON object: per query the time from
+ *                              send to the whole reply received (us), the
+ *                              number of products, the reply's bytes, ok;
+ *                              and the first errors
  */
 #include "crypto/crypto.h"
 #include "proto/policy.h"
 #include "proto/proto.h"
+#include "proto/query.h"
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -768,6 +777,109 @@ bench_judge(long n, int rounds)
     return 0;
 }
 
+/* ---- search latency (bench-search) ------------------------------------ */
+
+#define SEARCH_ERRORS_MAX 5
+
+static int
+bench_search(const char *url, const char *path)
+{
+    FILE      *f = fopen(path, "r");
+    nng_socket s;
+    pv_arena  *a = pv_arena_new((size_t) WEFT_MSG_MAX * 8);
+    char       line[QUERY_MAX + 64];
+    double    *us = NULL;
+    long      *res = NULL, *bytes = NULL, n = 0, cap = 0, failed = 0;
+    bool      *ok = NULL;
+    int        rv, nerr = 0;
+    char      *errs[SEARCH_ERRORS_MAX];
+
+    if (f == NULL || a == NULL) {
+        fprintf(stderr, "bench_tool: search: cannot read %s\n", path);
+        return 1;
+    }
+    if ((rv = nng_req0_open(&s)) != 0
+        || (rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, WEFT_MSG_MAX)) != 0
+        || (rv = nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 600000)) != 0
+        || (rv = nng_dial(s, url, NULL, 0)) != 0) {
+        fprintf(stderr, "bench_tool: %s: %s\n", url, nng_strerror(rv));
+        return 1;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        size_t   len = strcspn(line, "\r\n");
+        pv      *req, *rep = NULL, *prods;
+        nng_msg *m;
+        double   t0;
+
+        line[len] = '\0';
+        if (len == 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            us = realloc(us, (size_t) cap * sizeof(*us));
+            res = realloc(res, (size_t) cap * sizeof(*res));
+            bytes = realloc(bytes, (size_t) cap * sizeof(*bytes));
+            ok = realloc(ok, (size_t) cap * sizeof(*ok));
+            if (us == NULL || res == NULL || bytes == NULL || ok == NULL)
+                return 1;
+        }
+        pv_arena_reset(a);
+        if ((req = pv_map(a)) == NULL || pv_setstr(a, req, "op", "search")
+            || pv_set(a, req, "q", pv_str(a, line, len)))
+            return 1;
+        t0 = now();
+        if ((rv = send_req(s, req)) != 0 || (rv = nng_recvmsg(s, &m, 0)) != 0) {
+            fprintf(stderr, "bench_tool: search: %s\n", nng_strerror(rv));
+            return 1;
+        }
+        us[n] = (now() - t0) * 1e6;
+        bytes[n] = (long) nng_msg_len(m);
+        if (proto_decode(a, nng_msg_body(m), nng_msg_len(m), &rep, NULL)
+                != WEFT_OK
+            || rep->type != PV_MAP)
+            rep = NULL;
+        nng_msg_free(m);
+        prods = rep ? pv_get(rep, "products") : NULL;
+        ok[n] = rep_ok(rep) && prods != NULL && prods->type == PV_ARR;
+        res[n] = ok[n] ? (long) prods->u.a.n : -1;
+        if (!ok[n]) {
+            const char *e = rep ? pv_getstr(rep, "error") : NULL;
+            size_t      k = strlen(line) + (e ? strlen(e) : 16) + 4;
+
+            failed++;
+            if (nerr < SEARCH_ERRORS_MAX && (errs[nerr] = malloc(k)) != NULL)
+                snprintf(errs[nerr++], k, "%s: %s", line,
+                    e ? e : "undecodable reply");
+        }
+        n++;
+    }
+    fclose(f);
+    printf("{\"queries\": %ld, \"failed\": %ld, \"us\": [", n, failed);
+    for (long i = 0; i < n; i++)
+        printf("%s%.1f", i ? ", " : "", us[i]);
+    printf("], \"results\": [");
+    for (long i = 0; i < n; i++)
+        printf("%s%ld", i ? ", " : "", res[i]);
+    printf("], \"bytes\": [");
+    for (long i = 0; i < n; i++)
+        printf("%s%ld", i ? ", " : "", bytes[i]);
+    printf("], \"errors\": [");
+    for (int i = 0; i < nerr; i++) {
+        if (i)
+            printf(", ");
+        json_str(errs[i], strlen(errs[i]));
+        free(errs[i]);
+    }
+    printf("]}\n");
+    nng_close(s);
+    pv_arena_free(a);
+    free(us);
+    free(res);
+    free(bytes);
+    free(ok);
+    return failed != 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -787,9 +899,11 @@ main(int argc, char **argv)
     if ((argc == 3 || argc == 4) && strcmp(argv[1], "judge") == 0)
         return bench_judge(strtol(argv[2], NULL, 10),
             argc == 4 ? (int) strtol(argv[3], NULL, 10) : 3);
+    if (argc == 4 && strcmp(argv[1], "search") == 0)
+        return bench_search(argv[2], argv[3]);
     fprintf(stderr,
         "usage: bench_tool sign N | get URL N ID... | verify N [BYTES]\n"
         "       | await TIMEOUT_MS INTERVAL_MS URL... | call OP URL...\n"
-        "       | judge N [ROUNDS]\n");
+        "       | judge N [ROUNDS] | search URL FILE\n");
     return 2;
 }

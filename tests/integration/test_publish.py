@@ -67,7 +67,9 @@ def odps(name, version="1.0.0", domain=None, extra=""):
 def search_ids(node, *words):
     """The ids `weft search WORDS --json` finds, best first."""
     doc = node.ok("search", *words)
-    assert set(doc) == {"products"}, "search --json: keys %r" % sorted(doc)
+    assert set(doc) == {"products", "total"}, "search --json: keys %r" % (
+        sorted(doc))
+    assert doc["total"] >= len(doc["products"]), doc
     return [p["id"] for p in doc["products"]]
 
 
@@ -162,10 +164,10 @@ def test_conformance_documents_publish_and_read_back():
         assert st["products"] == len(want), st
         assert st["seq"] == len(files), st
 
-    # search --json: the same {"products": [...]} shape.
+    # search --json: the same {"products": [...]} shape, and the total.
     rc, doc, err = cm.weft("search", "customer", json=True)
     assert rc == 0, err
-    assert set(doc) == {"products"}, doc
+    assert set(doc) == {"products", "total"}, doc
     ids = [p["id"] for p in doc["products"]]
     assert CM + "/customer-360" in ids, ids
     for p in doc["products"]:
@@ -188,7 +190,7 @@ def test_search_without_hits():
     n = Node("seller").start("seller")
     n.publish(write("p.yaml", odps("Orders Daily")))
     rc, doc, err = n.weft("search", "nosuchwordanywhere", json=True)
-    assert rc == 0 and doc == {"products": []}, (rc, doc, err)
+    assert rc == 0 and doc == {"products": [], "total": 0}, (rc, doc, err)
     n.answers("a search without hits")
     rc, out, err = n.weft("search", "nosuchwordanywhere", "orders")
     assert rc == 0 and "no products" in out, (rc, out, err)

@@ -94,6 +94,14 @@ def test_relevance_filters_and_errors():
     assert set(ids(n, "owner:TEAM domain:shop status:active")) == set(
         ids(n, "domain:shop"))
 
+    # --limit: the best N, and how many matched.
+    doc = n.ok("search", "--limit", "2", "domain:shop")
+    assert len(doc["products"]) == 2 and doc["total"] == 4, doc
+    assert doc["products"] == n.ok("search", "--limit", "0",
+                                   "domain:shop")["products"][:2]
+    rc, out, err = n.weft("search", "--limit", "-1", "x")
+    assert rc == 2 and "--limit" in err, err
+
     # Deprecated products rank after active ones.
     n.ok("deprecate", "shop/orders", "--reason", "split")
     got = ids(n, "order*")
