@@ -416,7 +416,7 @@ expected(mesh *m, const char *url)
     return NULL;
 }
 
-/* fill links up to MESH_LINKS_MAX from the known peers. */
+/* fill links up to m->max_links from the known peers. */
 static void
 fill(mesh *m)
 {
@@ -424,7 +424,7 @@ fill(mesh *m)
      * order would pile onto the nodes every list starts with. */
     int start = m->nknown > 0 ? (int) crypto_uniform((uint32_t) m->nknown) : 0;
 
-    for (int j = 0; j < m->nknown && m->nlinks < MESH_LINKS_MAX; j++) {
+    for (int j = 0; j < m->nknown && m->nlinks < m->max_links; j++) {
         known *k = &m->known[(start + j) % m->nknown];
         plink *l;
 
@@ -434,7 +434,8 @@ fill(mesh *m)
     }
     /* A peer that few others dial would get no pushes: dial it back, in
      * the few slots kept for that. */
-    for (int i = 0; i < m->nknown && m->nlinks < MESH_LINKS_ALL; i++) {
+    for (int i = 0;
+         i < m->nknown && m->nlinks < m->max_links + MESH_DIALBACK_MAX; i++) {
         known *k = &m->known[i];
         plink *l;
 
@@ -872,7 +873,8 @@ know_cb(void *ctx, const char *url)
 
 weft_err
 mesh_start(node *n, void *loop, const char *url, const char *const *peers,
-    int npeers, uint64_t interval_ms, uint64_t head_every_ms, weft_diag *d)
+    int npeers, uint64_t interval_ms, uint64_t head_every_ms, int links,
+    weft_diag *d)
 {
     mesh    *m = calloc(1, sizeof(*m));
     weft_err err;
@@ -884,6 +886,8 @@ mesh_start(node *n, void *loop, const char *url, const char *const *peers,
     m->loop = loop;
     m->interval_ms = interval_ms;
     m->head_every_ms = head_every_ms ? head_every_ms : MESH_HEAD_EVERY_MS;
+    m->max_links
+        = links > 0 && links <= MESH_LINKS_MAX ? links : MESH_LINKS_DEFAULT;
     pthread_mutex_init(&m->mtx, NULL);
     uv_async_init(loop, &m->async, async_cb);
     m->async.data = m;
@@ -1004,7 +1008,7 @@ mesh_peer_add(node *n, const char *url, weft_diag *d)
             d, WEFT_ETOOBIG, "url longer than %d bytes", MESH_URL_MAX - 1);
     know(m, url);
     mesh__remember(n, url, true);
-    if (!linked(m, url) && m->nlinks < MESH_LINKS_MAX) {
+    if (!linked(m, url) && m->nlinks < m->max_links) {
         plink *l = link_new(m, url);
 
         if (l == NULL)

@@ -11,8 +11,9 @@
 
 #include "node/node.h"
 
-#define MESH_LINKS_MAX      8 /* active outbound links */
-#define MESH_DIALBACK_MAX   4 /* more, to peers no one else dials */
+#define MESH_LINKS_DEFAULT  8  /* active outbound links (--links) */
+#define MESH_LINKS_MAX      32 /* --links at most */
+#define MESH_DIALBACK_MAX   4  /* more, to peers no one else dials */
 #define MESH_LINKS_ALL      (MESH_LINKS_MAX + MESH_DIALBACK_MAX)
 #define MESH_LONELY         2          /* fewer inbound peers asks dial-back */
 #define MESH_KNOWN_MAX      256        /* known peer urls (passive list) */
@@ -60,7 +61,7 @@ typedef struct plink plink;
  * the peers given and those remembered in the store. */
 weft_err mesh_start(node *n, void *loop, const char *url,
     const char *const *peers, int npeers, uint64_t interval_ms,
-    uint64_t head_every_ms, weft_diag *d);
+    uint64_t head_every_ms, int links, weft_diag *d);
 
 /* mesh_stop closes every link and the peer socket. */
 void mesh_stop(mesh *m);

@@ -88,6 +88,7 @@ struct mesh {
     plink          *head, *tail; /* finished requests, for the loop */
     plink          *links[MESH_LINKS_ALL];
     int             nlinks;
+    int             max_links;             /* --links: outbound links to keep */
     known           known[MESH_KNOWN_MAX]; /* the passive list */
     int             nknown;
     weft_buf        myrec; /* our own signed peer record (with --listen) */

@@ -40,6 +40,8 @@ static const char usage[]
       "  --listen URL       serve peers at URL (tcp://127.0.0.1:7701)\n"
       "  --peer URL         link to a peer (repeatable); peers are remembered\n"
       "  --sync-interval MS anti-entropy period (default 1000)\n"
+      "  --links N          outbound peer links to keep (default 8, at most\n"
+      "                     32; a few more dial back lonely peers)\n"
       "  --head-interval S  how often this domain signs its head, the mark\n"
       "                     of how fresh peers' view of it is (default 300)\n"
       "  --governance-key K a governance council key (repeatable): 64 hex\n"
@@ -63,6 +65,7 @@ typedef struct opts {
     int         npeers;
     uint64_t    interval_ms;
     uint64_t    head_ms;
+    int         links;
     uint8_t     gkeys[PROTO_COUNCIL_MAX][32];
     int         ngkeys, threshold;
     const char *local_policy;
@@ -108,6 +111,7 @@ parse(int argc, char **argv, opts *o)
         { "peer", required_argument, NULL, 'p' },
         { "sync-interval", required_argument, NULL, 'i' },
         { "head-interval", required_argument, NULL, 'H' },
+        { "links", required_argument, NULL, 'K' },
         { "governance-key", required_argument, NULL, 'g' },
         { "governance-threshold", required_argument, NULL, 'k' },
         { "local-policy", required_argument, NULL, 'P' },
@@ -200,6 +204,18 @@ parse(int argc, char **argv, opts *o)
         case 'P':
             o->local_policy = optarg;
             break;
+        case 'K': {
+            char *end;
+            long  k = strtol(optarg, &end, 10);
+
+            if (*end != 0 || end == optarg || k < 1 || k > MESH_LINKS_MAX) {
+                fprintf(stderr, "weftd: --links '%s': expected 1 to %d\n",
+                    optarg, MESH_LINKS_MAX);
+                return 2;
+            }
+            o->links = (int) k;
+            break;
+        }
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -475,7 +491,7 @@ run(node *n, uv_loop_t *loop, const opts *o)
     listen = remembered_listen(n, o->listen, stored, sizeof(stored));
     if ((listen != NULL || o->npeers > 0)
         && mesh_start(n, loop, listen, o->peers, o->npeers,
-               o->interval_ms ? o->interval_ms : 1000, o->head_ms, &d)
+               o->interval_ms ? o->interval_ms : 1000, o->head_ms, o->links, &d)
             != WEFT_OK) {
         log_msg(LOG_ERROR, "%s", d.msg);
         mesh_stop(n->mesh);

@@ -499,6 +499,22 @@ PEER_FIELDS = {"url", "direction", "domain", "fingerprint", "state",
                "refusals"}
 
 
+def test_links_bound():
+    # --links bounds the outbound links a node dials itself (a few more
+    # dial back peers that say few dial them); bad values are refused.
+    a = mesh_node("a", "alpha")
+    b = mesh_node("b", "bravo")
+    c = mesh_node("c", "charlie", a, b, extra=("--links", "1"))
+    wait_for(lambda: linked(c, a.peer_url) or linked(c, b.peer_url),
+             lambda: "c linked to nobody:\n" + describe([a, b, c]),
+             CONVERGE_S)
+    out = [p for p in c.ok("peers")["peers"] if p["direction"] == "out"]
+    assert 1 <= len(out) <= 1 + 4, out
+    for bad in ("0", "33", "x"):
+        rc, text = Node("bad" + bad).try_start("d", "--links", bad)
+        assert rc == 2 and "--links" in text, (bad, rc, text)
+
+
 def test_peer_add_and_remove_at_run_time():
     a = mesh_node("a", "alpha")
     b = mesh_node("b", "bravo")
