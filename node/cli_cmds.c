@@ -309,6 +309,10 @@ print_products(cli *c, const pv *rep)
         return cli_print_json(m);
     }
     cli_print_table(pv_get(rep, "products"));
+    if (pv_getint(rep, "total", 0) > (int64_t) pv_get(rep, "products")->u.a.n)
+        printf("(the first %u of %lld: narrow it with --domain, or search)\n",
+            pv_get(rep, "products")->u.a.n,
+            (long long) pv_getint(rep, "total", 0));
     return CLI_OK;
 }
 

@@ -241,8 +241,9 @@ weft_err gov_show(node *n, pv_arena *a, pv *out);
  * (may be NULL) is how many matched. domain, when set, restricts to one domain.
  * A malformed query is WEFT_EINVAL with d naming the column.
  */
-#define QUERY_ALL     1u
-#define QUERY_EXPLAIN 2u
+#define QUERY_RESULTS_MAX 10000 /* products in one list or search reply */
+#define QUERY_ALL         1u
+#define QUERY_EXPLAIN     2u
 weft_err query_search(node *n, pv_arena *a, const char *text,
     const char *domain, unsigned flags, int64_t limit, pv *items,
     int64_t *total, pv *facets, weft_diag *d);

@@ -147,7 +147,7 @@ op_search(node *n, const pv *req, reply *r, weft_diag *d)
     pv       *items = pv_arr(r->a), *facets = NULL;
     char      text[QUERY_MAX + 1] = "";
     size_t    len = 0;
-    int64_t   total = 0;
+    int64_t   total = 0, limit;
     weft_err  err;
 
     if (words != NULL && words->type != PV_ARR)
@@ -175,10 +175,16 @@ op_search(node *n, const pv *req, reply *r, weft_diag *d)
         return WEFT_ENOMEM;
     if (pv_getint(req, "limit", 0) < 0)
         return weft_diagf(d, WEFT_EINVAL, "search: 'limit' must be >= 0");
+    /* A reply holds at most QUERY_RESULTS_MAX products (a decoder takes
+     * at most WEFT_ITEMS_MAX items in a list); total says how many
+     * matched. */
+    limit = pv_getint(req, "limit", 0);
+    if (limit == 0 || limit > QUERY_RESULTS_MAX)
+        limit = QUERY_RESULTS_MAX;
     err = query_search(n, r->a, text, arg(req, "domain"),
         (flag(req, "all") ? QUERY_ALL : 0)
             | (flag(req, "explain") ? QUERY_EXPLAIN : 0),
-        pv_getint(req, "limit", 0), items, &total, facets, d);
+        limit, items, &total, facets, d);
     if (err == WEFT_EINVAL) {
         weft_diag why = *d;
 
