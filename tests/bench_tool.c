@@ -33,13 +33,16 @@
  *                              (default 3) of each, the median kept.
  *                              Prints one JSON object.
  * and for scripts/bench-search:
- *   bench_tool search URL FILE reads queries from FILE (one a line) and
+ *   bench_tool search URL FILE [LIMIT]
+ *                              reads queries from FILE (one a line) and
  *                              sends each as {"op": "search", "q": LINE}
- *                              on one REQ socket, one at a time; prints
- *                              one JSON object: per query the time from
- *                              send to the whole reply received (us), the
- *                              number of products, the reply's bytes, ok;
- *                              and the first errors
+ *                              (with "limit": LIMIT when given) on one REQ
+ *                              socket, one at a time; prints one JSON
+ *                              object: per query the time from send to
+ *                              the whole reply received (us), the number
+ *                              of products returned and matched (total;
+ *                              -1 when the node does not say), the
+ *                              reply's bytes; and the first errors
  */
 #include "crypto/crypto.h"
 #include "proto/policy.h"
@@ -782,14 +785,15 @@ bench_judge(long n, int rounds)
 #define SEARCH_ERRORS_MAX 5
 
 static int
-bench_search(const char *url, const char *path)
+bench_search(const char *url, const char *path, long limit)
 {
     FILE      *f = fopen(path, "r");
     nng_socket s;
     pv_arena  *a = pv_arena_new((size_t) WEFT_MSG_MAX * 8);
     char       line[QUERY_MAX + 64];
     double    *us = NULL;
-    long      *res = NULL, *bytes = NULL, n = 0, cap = 0, failed = 0;
+    long      *res = NULL, *bytes = NULL, *tot = NULL, n = 0, cap = 0;
+    long       failed = 0;
     bool      *ok = NULL;
     int        rv, nerr = 0;
     char      *errs[SEARCH_ERRORS_MAX];
@@ -819,13 +823,16 @@ bench_search(const char *url, const char *path)
             us = realloc(us, (size_t) cap * sizeof(*us));
             res = realloc(res, (size_t) cap * sizeof(*res));
             bytes = realloc(bytes, (size_t) cap * sizeof(*bytes));
+            tot = realloc(tot, (size_t) cap * sizeof(*tot));
             ok = realloc(ok, (size_t) cap * sizeof(*ok));
-            if (us == NULL || res == NULL || bytes == NULL || ok == NULL)
+            if (us == NULL || res == NULL || bytes == NULL || tot == NULL
+                || ok == NULL)
                 return 1;
         }
         pv_arena_reset(a);
         if ((req = pv_map(a)) == NULL || pv_setstr(a, req, "op", "search")
-            || pv_set(a, req, "q", pv_str(a, line, len)))
+            || pv_set(a, req, "q", pv_str(a, line, len))
+            || (limit > 0 && pv_setint(a, req, "limit", limit)))
             return 1;
         t0 = now();
         if ((rv = send_req(s, req)) != 0 || (rv = nng_recvmsg(s, &m, 0)) != 0) {
@@ -842,6 +849,7 @@ bench_search(const char *url, const char *path)
         prods = rep ? pv_get(rep, "products") : NULL;
         ok[n] = rep_ok(rep) && prods != NULL && prods->type == PV_ARR;
         res[n] = ok[n] ? (long) prods->u.a.n : -1;
+        tot[n] = ok[n] ? (long) pv_getint(rep, "total", -1) : -1;
         if (!ok[n]) {
             const char *e = rep ? pv_getstr(rep, "error") : NULL;
             size_t      k = strlen(line) + (e ? strlen(e) : 16) + 4;
@@ -860,6 +868,9 @@ bench_search(const char *url, const char *path)
     printf("], \"results\": [");
     for (long i = 0; i < n; i++)
         printf("%s%ld", i ? ", " : "", res[i]);
+    printf("], \"totals\": [");
+    for (long i = 0; i < n; i++)
+        printf("%s%ld", i ? ", " : "", tot[i]);
     printf("], \"bytes\": [");
     for (long i = 0; i < n; i++)
         printf("%s%ld", i ? ", " : "", bytes[i]);
@@ -876,6 +887,7 @@ bench_search(const char *url, const char *path)
     free(us);
     free(res);
     free(bytes);
+    free(tot);
     free(ok);
     return failed != 0;
 }
@@ -899,11 +911,12 @@ main(int argc, char **argv)
     if ((argc == 3 || argc == 4) && strcmp(argv[1], "judge") == 0)
         return bench_judge(strtol(argv[2], NULL, 10),
             argc == 4 ? (int) strtol(argv[3], NULL, 10) : 3);
-    if (argc == 4 && strcmp(argv[1], "search") == 0)
-        return bench_search(argv[2], argv[3]);
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "search") == 0)
+        return bench_search(
+            argv[2], argv[3], argc == 5 ? strtol(argv[4], NULL, 10) : 0);
     fprintf(stderr,
         "usage: bench_tool sign N | get URL N ID... | verify N [BYTES]\n"
         "       | await TIMEOUT_MS INTERVAL_MS URL... | call OP URL...\n"
-        "       | judge N [ROUNDS] | search URL FILE\n");
+        "       | judge N [ROUNDS] | search URL FILE [LIMIT]\n");
     return 2;
 }
