@@ -174,35 +174,34 @@ catalog_counts_init(node *n)
 /* cur_put makes env the current summary of id and updates the digest
  * and the domain's product count. */
 static weft_err
-cur_put(store_txn *t, const char *id, const void *env, size_t n)
+cur_put(
+    store_txn *t, const char *id, const void *env, size_t n, const char *status)
 {
     uint8_t   acc[64], h[64];
     store_val old;
     weft_err  err;
     bool      fresh = true;
-    char      was[16] = "", now[16] = "";
-    pv_arena *a = pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64);
+    char      was[16] = "";
+    pv_arena *a = NULL;
     pv       *s;
 
-    if (a == NULL)
-        return WEFT_ENOMEM;
     if ((err = catalog_digest_sum(t, false, acc)) != WEFT_OK)
         goto done;
     if (store_get(t, STORE_CUR, id, strlen(id), &old) == WEFT_OK) {
         entry_hash(id, old.p, old.n, h);
         add512(acc, h, true);
         fresh = false;
-        if (proto_envelope_read(a, old.p, old.n, &s, NULL) == WEFT_OK)
+        /* The status it had, for watchers (new, changed, deprecated). */
+        if ((a = pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64)) != NULL
+            && proto_envelope_read(a, old.p, old.n, &s, NULL) == WEFT_OK)
             snprintf(was, sizeof(was), "%s", pv_getstr(s, "status"));
     }
-    if (proto_envelope_read(a, env, n, &s, NULL) == WEFT_OK)
-        snprintf(now, sizeof(now), "%s", pv_getstr(s, "status"));
     entry_hash(id, env, n, h);
     add512(acc, h, false);
     /* Watchers learn of it once it is stored: the note is in this txn. */
     if ((err = store_put(t, STORE_META, "digest", 6, acc, 64))
         || (fresh && (err = count_add(t, id, 1)))
-        || (err = watch_note(t, id, fresh ? NULL : was, now)))
+        || (err = watch_note(t, id, fresh ? NULL : was, status)))
         goto done;
     err = store_put(t, STORE_CUR, id, strlen(id), env, n);
 done:
@@ -573,7 +572,7 @@ issue(node *n, store_txn *t, pv_arena *a, const pv *eff, const uint8_t body[32],
     }
     *dirty = true;
     *dirty = true;
-    if ((err = cur_put(t, id, env.p, env.len))
+    if ((err = cur_put(t, id, env.p, env.len, pv_getstr(sum, "status")))
         || (err = gov_record(n, t, a, sum, &sev))
         || (err = store_put(t, STORE_LOG, k, kl, env.p, env.len))
         || (err = seq_put(t, n->domain, seq)))
@@ -1260,7 +1259,7 @@ catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
         return WEFT_OK; /* older than the current one: history only */
     /* Current now: judged under the node's policy; the verdict is kept
      * with it (a rejected one is served to no query). */
-    if ((err = cur_put(t, id, env, envlen))
+    if ((err = cur_put(t, id, env, envlen, pv_getstr(sum, "status")))
         || (err = gov_record(n, t, a, sum, &sev)))
         return err;
     if (desc != NULL) {
