@@ -525,6 +525,23 @@ typedef struct seek {
     const char *next;
 } seek;
 
+/* phrase_step matches word w as the phrase's next word; false if not. */
+static bool
+phrase_step(seek *k, const char *w)
+{
+    size_t wl = strlen(w);
+
+    if (strncmp(k->next, w, wl) != 0
+        || (k->next[wl] != ' ' && k->next[wl] != 0))
+        return false;
+    k->next += wl;
+    if (*k->next == 0)
+        k->found = true;
+    else
+        k->next++;
+    return true;
+}
+
 static void
 seek_cb(void *ctx, const char *w)
 {
@@ -536,28 +553,9 @@ seek_cb(void *ctx, const char *w)
         k->found = strcmp(w, k->want) == 0;
     else if (k->kind == Q_PREFIX)
         k->found = strncmp(w, k->want, k->wl) == 0;
-    else { /* a phrase: words in a row */
-        size_t wl = strlen(w);
-
-        if (strncmp(k->next, w, wl) == 0
-            && (k->next[wl] == ' ' || k->next[wl] == 0)) {
-            k->next += wl;
-            if (*k->next == 0)
-                k->found = true;
-            else
-                k->next++;
-        } else {
-            k->next = k->want;
-            /* this word may start the phrase again */
-            if (strncmp(k->next, w, wl) == 0
-                && (k->next[wl] == ' ' || k->next[wl] == 0)) {
-                k->next += wl;
-                if (*k->next == 0)
-                    k->found = true;
-                else
-                    k->next++;
-            }
-        }
+    else if (!phrase_step(k, w)) { /* a phrase: words in a row */
+        k->next = k->want;
+        phrase_step(k, w); /* this word may start the phrase again */
     }
 }
 
