@@ -337,6 +337,9 @@ link_free(plink *l)
         && nng_aio_get_msg(l->aio) != NULL)
         nng_msg_free(nng_aio_get_msg(l->aio));
     nng_aio_free(l->aio);
+    /* The context may still hold a request that lost its pipe (REQ keeps
+     * it to send again): closing the context frees it. */
+    nng_ctx_close(l->ctx);
     nng_close(l->s);
     outbox_clear(&l->out);
     free(l);
