@@ -573,7 +573,7 @@ issue(node *n, store_txn *t, pv_arena *a, const pv *eff, const uint8_t body[32],
     *dirty = true;
     *dirty = true;
     if ((err = cur_put(t, id, env.p, env.len, pv_getstr(sum, "status")))
-        || (err = gov_record(n, t, a, sum, &sev))
+        || (err = gov_record(n, t, a, sum, v, &sev))
         || (err = store_put(t, STORE_LOG, k, kl, env.p, env.len))
         || (err = seq_put(t, n->domain, seq)))
         goto done;
@@ -1260,7 +1260,7 @@ catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
     /* Current now: judged under the node's policy; the verdict is kept
      * with it (a rejected one is served to no query). */
     if ((err = cur_put(t, id, env, envlen, pv_getstr(sum, "status")))
-        || (err = gov_record(n, t, a, sum, &sev)))
+        || (err = gov_record(n, t, a, sum, NULL, &sev)))
         return err;
     if (desc != NULL) {
         if ((kl = keyseq(k, id, seq)) == 0)

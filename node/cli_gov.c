@@ -168,7 +168,11 @@ sign(cli *c, int argc, char **argv)
             pubs[npubs++] = optarg;
             break;
         case 't':
-            threshold = atoi(optarg);
+            threshold = (int) strtol(optarg, &end, 10);
+            if (*end != 0 || end == optarg || threshold < 1
+                || threshold > PROTO_COUNCIL_MAX)
+                return gov_usage(
+                    c, "sign: --council-threshold K: K from 1 to 16");
             break;
         default:
             return gov_usage(c, "sign: unknown option");

@@ -128,12 +128,13 @@ record(store_txn *t, const char *id, policy_sev sev, int64_t version)
 }
 
 weft_err
-gov_record(node *n, store_txn *t, pv_arena *a, const pv *sum, int *sev)
+gov_record(node *n, store_txn *t, pv_arena *a, const pv *sum, const pv *verdict,
+    int *sev)
 {
-    pv      *v;
+    pv      *v = (pv *) verdict;
     weft_err err;
 
-    if ((err = gov_judge(n, a, sum, &v)) != WEFT_OK)
+    if (v == NULL && (err = gov_judge(n, a, sum, &v)) != WEFT_OK)
         return err;
     *sev = (int) policy_verdict(v);
     return record(

@@ -200,11 +200,11 @@ const weft_buf *gov_bundle(const node *n);
 weft_err gov_judge(node *n, pv_arena *a, const pv *sum, pv **verdict);
 
 /*
- * gov_record judges sum and keeps its verdict in t (*sev: its severity,
- * a policy_sev).
+ * gov_record keeps sum's verdict in t (*sev: its severity, a policy_sev):
+ * verdict when the caller judged already, else it judges sum.
  */
-weft_err gov_record(
-    node *n, store_txn *t, pv_arena *a, const pv *sum, int *sev);
+weft_err gov_record(node *n, store_txn *t, pv_arena *a, const pv *sum,
+    const pv *verdict, int *sev);
 
 /* gov_reasons writes "what: rejected by governance policy vN: rule
  * (outcome): reason; ..." into d and returns WEFT_EPOLICY. */

@@ -174,7 +174,7 @@ size(const pv *desc)
 static weft_err
 build(pv_arena *a, const pv *desc, const uint8_t origin[32],
     const uint8_t body[32], uint64_t seq, int64_t issued, size_t max,
-    size_t text, pv **out)
+    size_t text, int64_t dsize, pv **out)
 {
     pv       *s = pv_map(a);
     const pv *dep = pv_get(desc, "deprecation");
@@ -201,7 +201,7 @@ build(pv_arena *a, const pv *desc, const uint8_t origin[32],
                 clip(a, pv_getstr(desc, "classification"), WORD_MAX)))
         || (err = pv_set(a, s, "quality", quality(a, desc)))
         || (err = pv_set(a, s, "ports", ports(a, desc)))
-        || (err = pv_setint(a, s, "size", size(desc)))
+        || (err = pv_setint(a, s, "size", dsize))
         || (err
             = pv_set(a, s, "deprecation", dep ? pv_copy(a, dep) : pv_nil(a)))
         || (err = build_lists(a, s, desc, max)))
@@ -215,6 +215,7 @@ proto_summary_build(pv_arena *a, const pv *desc, const uint8_t origin[32],
     const uint8_t body_hash[32], uint64_t seq, int64_t issued, pv **out)
 {
     size_t   max = NAMES_MAX, text = WEFT_SUMMARY_TEXT;
+    int64_t  dsize = size(desc); /* once: the loop below may build often */
     weft_buf b;
     weft_err err;
     pv      *s;
@@ -228,8 +229,8 @@ proto_summary_build(pv_arena *a, const pv *desc, const uint8_t origin[32],
     weft_buf_init(&b, WEFT_DESC_MAX);
     for (;;) {
         b.len = 0;
-        if ((err
-                = build(a, desc, origin, body_hash, seq, issued, max, text, &s))
+        if ((err = build(
+                 a, desc, origin, body_hash, seq, issued, max, text, dsize, &s))
             != WEFT_OK)
             break;
         if ((err = proto_encode(s, &b)) != WEFT_OK)
