@@ -39,6 +39,10 @@ typedef struct cli_cmd {
     const char *help;
 } cli_cmd;
 
+/* cli_read_file reads a whole file (- is stdin) of at most max bytes
+ * into b; on failure it says why and b holds nothing (cli_gov.c). */
+int cli_read_file(cli *c, const char *path, size_t max, weft_buf *b);
+
 /* The governance commands (cli_gov.c). */
 int cli_cmd_governance(cli *c, int argc, char **argv);
 int cli_cmd_why(cli *c, int argc, char **argv);

@@ -766,33 +766,15 @@ static int
 cmd_import(cli *c, int argc, char **argv)
 {
     pv      *req = req_new(c, "import"), *rep;
-    FILE    *f;
     weft_buf b;
-    uint8_t  chunk[65536];
-    size_t   n;
     int      opt, rc;
 
     while ((opt = getopts(argc, argv, "", NULL)) != -1)
         return usage_err(c, "unknown option");
     if (optind != argc - 1)
         return usage_err(c, "give exactly one bundle FILE (or -)");
-    f = strcmp(argv[optind], "-") == 0 ? stdin : fopen(argv[optind], "rb");
-    if (f == NULL) {
-        cli_err(c, "%s: %s", argv[optind], strerror(errno));
+    if (cli_read_file(c, argv[optind], WEFT_MSG_MAX - 4096, &b) != CLI_OK)
         return CLI_FAIL;
-    }
-    weft_buf_init(&b, WEFT_MSG_MAX - 4096);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        if (weft_buf_append(&b, chunk, n) != WEFT_OK)
-            break;
-    if (f != stdin)
-        fclose(f);
-    if (n > 0) {
-        weft_buf_free(&b);
-        cli_err(c, "%s: over the %u-byte bundle limit", argv[optind],
-            WEFT_MSG_MAX - 4096);
-        return CLI_FAIL;
-    }
     pv_set(c->a, req, "data", pv_bin(c->a, b.p, b.len));
     weft_buf_free(&b);
     if ((rc = call(c, req, &rep)) != CLI_OK)

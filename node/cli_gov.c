@@ -14,11 +14,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
-/* read_file reads a whole file (at most max bytes) into b. */
-static int
-read_file(cli *c, const char *path, size_t max, weft_buf *b)
+int
+cli_read_file(cli *c, const char *path, size_t max, weft_buf *b)
 {
-    FILE   *f = fopen(path, "rb");
+    FILE   *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     uint8_t chunk[65536];
     size_t  n;
 
@@ -30,7 +29,8 @@ read_file(cli *c, const char *path, size_t max, weft_buf *b)
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
         if (weft_buf_append(b, chunk, n) != WEFT_OK)
             break;
-    fclose(f);
+    if (f != stdin)
+        fclose(f);
     if (n > 0) {
         cli_err(c, "%s: over the %zu-byte limit", path, max);
         weft_buf_free(b);
@@ -184,7 +184,7 @@ sign(cli *c, int argc, char **argv)
         return gov_usage(c,
             "sign: --council-threshold K with 1 <= K <= the number of "
             "--council-key");
-    if (read_file(c, argv[optind], WEFT_DOC_MAX, &text) != CLI_OK)
+    if (cli_read_file(c, argv[optind], WEFT_DOC_MAX, &text) != CLI_OK)
         return CLI_FAIL;
     if (proto_yaml_parse(c->a, text.p, text.len, &doc, &d) != WEFT_OK
         || policy_normalize(c->a, doc, version, &norm, &d) != WEFT_OK) {
@@ -313,7 +313,7 @@ cli_cmd_governance(cli *c, int argc, char **argv)
     if (strcmp(argv[1], "publish") == 0) {
         if (argc != 3)
             return gov_usage(c, "publish: give one BUNDLE file");
-        if (read_file(c, argv[2], PROTO_POLICY_MAX, &b) != CLI_OK)
+        if (cli_read_file(c, argv[2], PROTO_POLICY_MAX, &b) != CLI_OK)
             return CLI_FAIL;
         pv_setstr(c->a, req, "op", "governance_publish");
         pv_set(c->a, req, "bundle", pv_bin(c->a, b.p, b.len));
