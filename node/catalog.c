@@ -13,6 +13,7 @@
  *   REF   "cid" 0 contract-id 0 product-id   (ODPS outputPorts contractId)
  *   REF   "dp" 0 product-id 0 contract-id    (ODCS dataProduct)
  */
+#include "node/index.h"
 #include "node/node.h"
 #include "proto/policy.h"
 
@@ -171,19 +172,19 @@ catalog_counts_init(node *n)
     return store_commit(t);
 }
 
-/* cur_put makes env the current summary of id and updates the digest
- * and the domain's product count. */
+/* cur_put makes env (summary sum) the current summary of id and
+ * updates the digest, the domain's product count and the search index. */
 static weft_err
-cur_put(
-    store_txn *t, const char *id, const void *env, size_t n, const char *status)
+cur_put(store_txn *t, const char *id, const void *env, size_t n, const pv *sum)
 {
-    uint8_t   acc[64], h[64];
-    store_val old;
-    weft_err  err;
-    bool      fresh = true;
-    char      was[16] = "";
-    pv_arena *a = NULL;
-    pv       *s;
+    const char *status = pv_getstr(sum, "status");
+    uint8_t     acc[64], h[64];
+    store_val   old;
+    weft_err    err;
+    bool        fresh = true;
+    char        was[16] = "";
+    pv_arena   *a = NULL;
+    pv         *s = NULL;
 
     if ((err = catalog_digest_sum(t, false, acc)) != WEFT_OK)
         goto done;
@@ -192,16 +193,21 @@ cur_put(
         add512(acc, h, true);
         fresh = false;
         /* The status it had, for watchers (new, changed, deprecated). */
-        if ((a = pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64)) != NULL
-            && proto_envelope_read(a, old.p, old.n, &s, NULL) == WEFT_OK)
-            snprintf(was, sizeof(was), "%s", pv_getstr(s, "status"));
+        if ((a = pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64)) == NULL) {
+            err = WEFT_ENOMEM;
+            goto done;
+        }
+        if ((err = proto_envelope_read(a, old.p, old.n, &s, NULL)))
+            goto done; /* it was read when it was stored */
+        snprintf(was, sizeof(was), "%s", pv_getstr(s, "status"));
     }
     entry_hash(id, env, n, h);
     add512(acc, h, false);
     /* Watchers learn of it once it is stored: the note is in this txn. */
     if ((err = store_put(t, STORE_META, "digest", 6, acc, 64))
         || (fresh && (err = count_add(t, id, 1)))
-        || (err = watch_note(t, id, fresh ? NULL : was, status)))
+        || (err = watch_note(t, id, fresh ? NULL : was, status))
+        || (err = index_put(t, s, sum)))
         goto done;
     err = store_put(t, STORE_CUR, id, strlen(id), env, n);
 done:
@@ -572,7 +578,7 @@ issue(node *n, store_txn *t, pv_arena *a, const pv *eff, const uint8_t body[32],
     }
     *dirty = true;
     *dirty = true;
-    if ((err = cur_put(t, id, env.p, env.len, pv_getstr(sum, "status")))
+    if ((err = cur_put(t, id, env.p, env.len, sum))
         || (err = gov_record(n, t, a, sum, v, &sev))
         || (err = store_put(t, STORE_LOG, k, kl, env.p, env.len))
         || (err = seq_put(t, n->domain, seq)))
@@ -1259,7 +1265,7 @@ catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
         return WEFT_OK; /* older than the current one: history only */
     /* Current now: judged under the node's policy; the verdict is kept
      * with it (a rejected one is served to no query). */
-    if ((err = cur_put(t, id, env, envlen, pv_getstr(sum, "status")))
+    if ((err = cur_put(t, id, env, envlen, sum))
         || (err = gov_record(n, t, a, sum, NULL, &sev)))
         return err;
     if (desc != NULL) {

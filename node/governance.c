@@ -13,6 +13,7 @@
  * Key layout: META "gov_council" -> canonical {keys, threshold};
  * META "gov_bundle" -> the bundle held.
  */
+#include "node/index.h"
 #include "node/node.h"
 #include "proto/policy.h"
 
@@ -111,15 +112,18 @@ gov_judge(node *n, pv_arena *a, const pv *sum, pv **verdict)
     return policy_judge(n->gov ? n->gov->eff : NULL, a, sum, verdict);
 }
 
-/* record keeps (or with accepted, drops) the verdict of id in t. */
+/* record keeps (or with accepted, drops) the verdict of id in t, and
+ * moves it between the search index's verdict sets. */
 static weft_err
 record(store_txn *t, const char *id, policy_sev sev, int64_t version)
 {
-    uint8_t v[9];
+    uint8_t  v[9];
+    weft_err err;
 
+    if ((err = index_sev(t, id, gov_stored(t, id, NULL), (int) sev)))
+        return err;
     if (sev == POLICY_PASS) {
-        weft_err err = store_del(t, STORE_VERD, id, strlen(id));
-
+        err = store_del(t, STORE_VERD, id, strlen(id));
         return err == WEFT_ENOTFOUND ? WEFT_OK : err;
     }
     v[0] = (uint8_t) sev;

@@ -1,16 +1,23 @@
 /*
- * query.c: discovery over the node's current summaries. The query
- * language (proto/query.h) decides what matches; matches are ranked by a
- * BM25-style score over the name, tags, schema names, field names and
- * description, each with its weight, and an exact name or id match always
- * ranks first; deprecated and retired products rank below the rest.
+ * query.c: discovery over the node's current summaries, answered from
+ * the search index (node/index.h). The query language (proto/query.h)
+ * decides what matches: each part of the query's tree becomes a bitmap
+ * of document numbers, read from the index's postings (words, prefixes,
+ * filter values, quality ranges), and the bitmaps are combined by AND, OR
+ * and NOT. A phrase is the documents holding all its words, each then
+ * checked against its summary (query_node_match); parts of an AND are
+ * read cheapest first, so a phrase is only checked where the rest holds.
  *
- * This walks every current summary for each query (it gathers the
- * corpus statistics BM25 needs on the way): correct at any size, linear
- * in the catalog. An inverted index kept in LMDB replaces the walk in a
- * later step, with the same answers.
+ * Matches are ranked by a BM25-style score over the name, tags, schema
+ * names, field names and description, each with its weight (counts per
+ * field from the postings, lengths from DOCS, averages and document
+ * frequencies over the whole index); an exact name or id match always
+ * ranks first; deprecated and retired products rank below the rest; ties
+ * go by id. Only the best `limit` are picked, and only they are read
+ * from the store and built into the reply.
  */
 #include "proto/query.h"
+#include "node/index.h"
 #include "node/node.h"
 
 #include <math.h>
@@ -31,19 +38,18 @@ static const char *const verdicts[]
 
 /* A term scored: a word, a prefix or a phrase of the query. */
 typedef struct term {
-    qkind       kind;
-    const char *text;
-    uint64_t    df; /* documents that hold it in any field */
+    const qnode *node;
+    uint64_t     df;   /* documents that hold it in any field */
+    ix_list      list; /* its postings (phrases: where it was found) */
 } term;
 
-typedef struct hit {
-    char  *id;         /* malloc'd; the item is built for the top only */
-    int    sev;        /* governance verdict, 0..2 */
-    int    exact, low; /* exact name/id match; deprecated or retired */
-    double score;
-    int    tf[TERMS_MAX][QF_COUNT];
-    int    len[QF_COUNT];
-} hit;
+/* A match: what ranks it. */
+typedef struct cand {
+    uint32_t doc;
+    uint8_t  exact, low; /* exact name/id match; deprecated or retired */
+    double   score;
+    char    *id; /* read for the ones returned (and ties) only */
+} cand;
 
 /* A facet: counts per value, for the matching set. */
 #define FACET_VALUES_MAX 256
@@ -59,33 +65,27 @@ static const char *const facet_names[FA_COUNT]
 
 typedef struct scan {
     node        *n;
-    pv_arena    *w;  /* one document's work, reset per document */
+    pv_arena    *w;  /* one document's work */
     pv_arena    *ra; /* the reply */
     store_txn   *t;
     const query *q;
-    bool         all, facets;
+    uint32_t     docs; /* docnos given */
+    size_t       nw;   /* 64-bit words in a bitmap */
+    uint64_t     total[QF_COUNT];
     term         terms[TERMS_MAX];
     int          nterms;
     char         exact[QUERY_MAX + 1]; /* the positive words, joined */
-    hit         *hits;
-    size_t       nhits, cap;
-    uint64_t     docs, total[QF_COUNT];
     facet        fa[FA_COUNT];
     weft_err     err;
 } scan;
 
 static void
-facet_add(facet *f, const char *v)
+facet_add(void *ctx, const char *v, uint64_t c)
 {
-    if (v == NULL)
-        v = "-";
-    for (int i = 0; i < f->n; i++)
-        if (strcmp(f->v[i], v) == 0) {
-            f->c[i]++;
-            return;
-        }
+    facet *f = ctx;
+
     if (f->n < FACET_VALUES_MAX && (f->v[f->n] = strdup(v)) != NULL)
-        f->c[f->n++] = 1;
+        f->c[f->n++] = c;
 }
 
 /* terms_of collects the positive text nodes (not under a NOT). */
@@ -101,9 +101,8 @@ terms_of(scan *s, const qnode *n)
     }
     if ((n->kind == Q_WORD || n->kind == Q_PREFIX || n->kind == Q_PHRASE)
         && s->nterms < TERMS_MAX) {
-        s->terms[s->nterms].kind = n->kind;
-        s->terms[s->nterms].text = n->text;
-        s->terms[s->nterms++].df = 0;
+        memset(&s->terms[s->nterms], 0, sizeof(s->terms[0]));
+        s->terms[s->nterms++].node = n;
         if (n->kind != Q_PREFIX) {
             size_t l = strlen(s->exact);
 
@@ -113,7 +112,16 @@ terms_of(scan *s, const qnode *n)
     }
 }
 
-/* The words of one field, for counting. */
+static term *
+term_of(scan *s, const qnode *n)
+{
+    for (int i = 0; i < s->nterms; i++)
+        if (s->terms[i].node == n)
+            return &s->terms[i];
+    return NULL;
+}
+
+/* The words of one field, for counting a phrase. */
 typedef struct words {
     char   buf[8192];
     size_t used;
@@ -134,149 +142,209 @@ words_cb(void *ctx, const char *w)
     ws->used += l + 1;
 }
 
-/* count is how often term t occurs in the words of one field. */
+/* phrase_count is how often phrase p occurs in the words of one field. */
 static int
-count(const term *t, const words *ws)
+phrase_count(const char *phrase, const words *ws)
 {
     int c = 0;
 
     for (int i = 0; i < ws->n; i++) {
-        if (t->kind == Q_WORD)
-            c += strcmp(ws->w[i], t->text) == 0;
-        else if (t->kind == Q_PREFIX)
-            c += strncmp(ws->w[i], t->text, strlen(t->text)) == 0;
-        else { /* a phrase: its words in a row from here */
-            const char *p = t->text;
-            int         j = i;
+        const char *p = phrase;
+        int         j = i;
 
-            while (j < ws->n) {
-                size_t l = strlen(ws->w[j]);
+        while (j < ws->n) {
+            size_t l = strlen(ws->w[j]);
 
-                if (strncmp(p, ws->w[j], l) != 0 || (p[l] != ' ' && p[l] != 0))
-                    break;
-                p += l;
-                j++;
-                if (*p == 0)
-                    break;
-                p++;
-            }
-            c += *p == 0 && j > i;
+            if (strncmp(p, ws->w[j], l) != 0 || (p[l] != ' ' && p[l] != 0))
+                break;
+            p += l;
+            j++;
+            if (*p == 0)
+                break;
+            p++;
         }
+        c += *p == 0 && j > i;
     }
     return c;
 }
 
-/* exact_of reports whether the query's words are, word for word, the
- * product's name, its id, or the name part of its id. */
-static bool
-exact_of(const scan *s, const pv *sum)
+/* ---- bitmaps ------------------------------------------------------------ */
+
+static uint64_t
+popcount(const uint64_t *b, size_t nw)
 {
-    const char *cand[3]
-        = { pv_getstr(sum, "name"), pv_getstr(sum, "id"), NULL };
-    static words ws; /* loop thread only */
+    uint64_t c = 0;
 
-    if (s->exact[0] == 0)
-        return false;
-    if (cand[1] && strchr(cand[1], '/'))
-        cand[2] = strchr(cand[1], '/') + 1;
-    for (int i = 0; i < 3; i++) {
-        char   joined[QUERY_MAX + 1] = "";
-        size_t l = 0;
+    for (size_t i = 0; i < nw; i++)
+        c += (uint64_t) __builtin_popcountll(b[i]);
+    return c;
+}
 
-        if (cand[i] == NULL)
-            continue;
-        ws.used = 0;
-        ws.n = 0;
-        query_tokens(cand[i], words_cb, &ws);
-        for (int j = 0; j < ws.n && l < sizeof(joined); j++)
-            l += (size_t) snprintf(
-                joined + l, sizeof(joined) - l, "%s%s", j ? " " : "", ws.w[j]);
-        if (strcmp(joined, s->exact) == 0)
+static uint64_t *
+bm_new(scan *s)
+{
+    uint64_t *b = calloc(s->nw ? s->nw : 1, sizeof(uint64_t));
+
+    if (b == NULL)
+        s->err = WEFT_ENOMEM;
+    return b;
+}
+
+/* has_phrase reports whether the tree under n holds a phrase. */
+static bool
+has_phrase(const qnode *n)
+{
+    if (n->kind == Q_PHRASE)
+        return true;
+    for (int i = 0; i < n->nkids; i++)
+        if (has_phrase(n->kids[i]))
             return true;
-    }
     return false;
 }
 
-static int
-scan_cb(void *ctx, store_val k, store_val v)
+/* phrase sets in out the documents of mask that hold phrase n: those
+ * with all its words, each checked against its summary. */
+static weft_err
+phrase(scan *s, const qnode *n, const uint64_t *mask, uint64_t *out)
 {
-    scan        *s = ctx;
-    pv          *sum;
-    int          sev, tf[TERMS_MAX][QF_COUNT] = { { 0 } }, len[QF_COUNT];
-    int64_t      version = 0;
-    char         id[WEFT_ID_MAX + 1];
-    bool         in[TERMS_MAX] = { false };
-    const char  *st;
-    static words ws; /* loop thread only */
-    hit         *h;
+    term     *tm = term_of(s, n);
+    uint64_t *w = NULL;
+    char      buf[QUERY_MAX + 1], *p, *save = NULL;
+    bool      first = true;
+    weft_err  err = WEFT_OK;
 
-    if (k.n > WEFT_ID_MAX)
-        return 0;
-    memcpy(id, k.p, k.n);
-    id[k.n] = 0;
-    /* Governance: a rejected product is served to no query; a
-     * quarantined one only when asked for (--all). */
-    sev = gov_stored(s->t, id, &version);
-    if (sev == 3 || (sev == 2 && !s->all))
-        return 0;
-    pv_arena_reset(s->w);
-    if ((s->err = proto_envelope_read(s->w, v.p, v.n, &sum, NULL)))
-        return s->err;
-    /* Corpus statistics over every visible document. */
-    if (++s->docs % 4096 == 0)
-        store_trim(s->n->st); /* the walk maps the store in: let it go */
-    for (int f = 0; f < QF_COUNT; f++) {
-        const char *texts[256];
-        int         c = query_field_texts(sum, (qfield) f, texts, 256);
-
-        ws.used = 0;
-        ws.n = 0;
-        for (int i = 0; i < c; i++)
-            query_tokens(texts[i], words_cb, &ws);
-        if (f == QF_NAME) /* the name part of the id counts as name */
-            query_tokens(
-                strchr(id, '/') ? strchr(id, '/') + 1 : id, words_cb, &ws);
-        len[f] = ws.n;
-        s->total[f] += (uint64_t) ws.n;
-        for (int t = 0; t < s->nterms; t++)
-            if ((tf[t][f] = count(&s->terms[t], &ws)) > 0)
-                in[t] = true;
+    snprintf(buf, sizeof(buf), "%s", n->text);
+    for (p = strtok_r(buf, " ", &save); p && err == WEFT_OK;
+         p = strtok_r(NULL, " ", &save)) {
+        if ((w = w ? w : bm_new(s)) == NULL)
+            return WEFT_ENOMEM;
+        memset(w, 0, s->nw * sizeof(uint64_t));
+        if ((err = ix_word(s->t, p, first ? out : w, s->nw, NULL)))
+            break;
+        if (!first)
+            for (size_t i = 0; i < s->nw; i++)
+                out[i] &= w[i];
+        first = false;
     }
-    for (int t = 0; t < s->nterms; t++)
-        s->terms[t].df += in[t];
-    if (!query_match(s->q, sum))
-        return 0;
-    if (s->nhits == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
+    free(w);
+    if (err != WEFT_OK)
+        return err;
+    if (tm != NULL)
+        tm->df = popcount(out, s->nw);
+    for (size_t i = 0; i < s->nw; i++) {
+        uint64_t bits = out[i] &= mask[i];
 
-        if ((h = realloc(s->hits, cap * sizeof(*h))) == NULL)
-            return s->err = WEFT_ENOMEM;
-        s->hits = h;
-        s->cap = cap;
-    }
-    h = &s->hits[s->nhits];
-    memset(h, 0, sizeof(*h));
-    if ((h->id = strdup(id)) == NULL)
-        return s->err = WEFT_ENOMEM;
-    s->nhits++;
-    h->sev = sev;
-    h->exact = exact_of(s, sum);
-    st = pv_getstr(sum, "status");
-    h->low
-        = st && (strcmp(st, "deprecated") == 0 || strcmp(st, "retired") == 0);
-    memcpy(h->tf, tf, sizeof(tf));
-    memcpy(h->len, len, sizeof(len));
-    if (s->facets) {
-        const pv *ifs = pv_get(sum, "ifaces");
+        while (bits) {
+            uint32_t doc = (uint32_t) (i * 64 + (size_t) __builtin_ctzll(bits));
+            char     id[WEFT_ID_MAX + 1];
+            store_val v;
+            pv       *sum;
 
-        facet_add(&s->fa[FA_DOMAIN], pv_getstr(sum, "domain"));
-        facet_add(&s->fa[FA_CLASS], pv_getstr(sum, "class"));
-        facet_add(&s->fa[FA_STATUS], st);
-        for (uint32_t i = 0; ifs && ifs->type == PV_ARR && i < ifs->u.a.n; i++)
-            if (ifs->u.a.v[i]->type == PV_STR)
-                facet_add(&s->fa[FA_IFACE], ifs->u.a.v[i]->u.s.p);
+            bits &= bits - 1;
+            pv_arena_reset(s->w);
+            if (ix_id(s->t, doc, id) != WEFT_OK
+                || store_get(s->t, STORE_CUR, id, strlen(id), &v) != WEFT_OK
+                || proto_envelope_read(s->w, v.p, v.n, &sum, NULL) != WEFT_OK
+                || !query_node_match(n, sum)) {
+                out[i] &= ~((uint64_t) 1 << (doc % 64));
+                continue;
+            }
+            if (tm != NULL) {    /* count it in each field, for the score */
+                static words ws; /* loop thread only */
+                ix_post      post = { doc, { 0 } };
+                const char  *texts[256];
+
+                for (int f = 0; f < QF_COUNT; f++) {
+                    int c = query_field_texts(sum, (qfield) f, texts, 256), k;
+
+                    ws.used = 0;
+                    ws.n = 0;
+                    for (int x = 0; x < c; x++)
+                        query_tokens(texts[x], words_cb, &ws);
+                    if (f == QF_NAME && strchr(id, '/'))
+                        query_tokens(strchr(id, '/') + 1, words_cb, &ws);
+                    k = phrase_count(n->text, &ws);
+                    post.tf[f] = (uint8_t) (k > 255 ? 255 : k);
+                }
+                if (tm->list.n == tm->list.cap) {
+                    size_t   cap = tm->list.cap ? tm->list.cap * 2 : 64;
+                    ix_post *np = realloc(tm->list.p, cap * sizeof(*np));
+
+                    if (np == NULL)
+                        return WEFT_ENOMEM;
+                    tm->list.p = np;
+                    tm->list.cap = cap;
+                }
+                tm->list.p[tm->list.n++] = post;
+            }
+        }
     }
-    return 0;
+    return WEFT_OK;
+}
+
+/*
+ * eval sets in out (zeroed) the documents that match n, exactly within
+ * mask (outside it, bits may be wrong: every caller masks).
+ */
+static weft_err
+eval(scan *s, const qnode *n, const uint64_t *mask, uint64_t *out)
+{
+    term     *tm = term_of(s, n);
+    uint64_t *tmp;
+    weft_err  err = WEFT_OK;
+
+    switch (n->kind) {
+    case Q_AND:
+        memcpy(out, mask, s->nw * sizeof(uint64_t));
+        if ((tmp = bm_new(s)) == NULL)
+            return WEFT_ENOMEM;
+        /* The cheap parts first; phrases only where those hold. */
+        for (int pass = 0; pass < 2 && err == WEFT_OK; pass++)
+            for (int i = 0; i < n->nkids && err == WEFT_OK; i++) {
+                if (has_phrase(n->kids[i]) != (pass == 1))
+                    continue;
+                memset(tmp, 0, s->nw * sizeof(uint64_t));
+                if ((err = eval(s, n->kids[i], out, tmp)) == WEFT_OK)
+                    for (size_t k = 0; k < s->nw; k++)
+                        out[k] &= tmp[k];
+            }
+        free(tmp);
+        return err;
+    case Q_OR:
+        if ((tmp = bm_new(s)) == NULL)
+            return WEFT_ENOMEM;
+        for (int i = 0; i < n->nkids && err == WEFT_OK; i++) {
+            memset(tmp, 0, s->nw * sizeof(uint64_t));
+            if ((err = eval(s, n->kids[i], mask, tmp)) == WEFT_OK)
+                for (size_t k = 0; k < s->nw; k++)
+                    out[k] |= tmp[k];
+        }
+        free(tmp);
+        return err;
+    case Q_NOT:
+        if ((tmp = bm_new(s)) == NULL)
+            return WEFT_ENOMEM;
+        if ((err = eval(s, n->kids[0], mask, tmp)) == WEFT_OK)
+            for (size_t k = 0; k < s->nw; k++)
+                out[k] = mask[k] & ~tmp[k];
+        free(tmp);
+        return err;
+    case Q_WORD:
+        err = ix_word(s->t, n->text, out, s->nw, tm ? &tm->list : NULL);
+        break;
+    case Q_PREFIX:
+        err = ix_prefix(s->t, n->text, out, s->nw, tm ? &tm->list : NULL);
+        break;
+    case Q_PHRASE:
+        return phrase(s, n, mask, out);
+    case Q_FILTER:
+        return ix_filter(s->t, n->key, n->text, out, s->nw);
+    case Q_CMP:
+        return ix_cmp(s->t, n->key, n->op, n->num, out, s->nw);
+    }
+    if (err == WEFT_OK && tm != NULL)
+        tm->df = popcount(out, s->nw);
+    return err;
 }
 
 /* idf is BM25's inverse document frequency of term t. */
@@ -291,31 +359,32 @@ idf(const scan *s, const term *t)
 /* score sums, over terms and fields, BM25 with each field's weight and
  * length normalization; with explain, the parts go into parts. */
 static double
-score(const scan *s, const hit *h, pv_arena *a, pv *parts)
+score(const scan *s, const uint8_t (*tf)[QF_COUNT], const uint16_t *len,
+    pv_arena *a, pv *parts)
 {
     double total = 0;
 
     for (int t = 0; t < s->nterms; t++) {
-        double w = idf(s, &s->terms[t]);
+        double w = -1;
 
         for (int f = 0; f < QF_COUNT; f++) {
             double avg = s->docs ? (double) s->total[f] / (double) s->docs : 1;
-            double tf = h->tf[t][f], part;
+            double x = tf[t][f], part;
             pv    *p;
 
-            if (tf == 0)
+            if (x == 0)
                 continue;
+            if (w < 0)
+                w = idf(s, &s->terms[t]);
             if (avg <= 0)
                 avg = 1;
-            part = w * weights[f] * tf * (BM25_K1 + 1)
-                / (tf
-                    + BM25_K1
-                        * (1 - BM25_B + BM25_B * (double) h->len[f] / avg));
+            part = w * weights[f] * x * (BM25_K1 + 1)
+                / (x + BM25_K1 * (1 - BM25_B + BM25_B * (double) len[f] / avg));
             total += part;
             if (parts != NULL && (p = pv_map(a)) != NULL) {
-                pv_setstr(a, p, "term", s->terms[t].text);
+                pv_setstr(a, p, "term", s->terms[t].node->text);
                 pv_setstr(a, p, "field", field_names[f]);
-                pv_setint(a, p, "tf", (int64_t) tf);
+                pv_setint(a, p, "tf", (int64_t) x);
                 pv_set(a, p, "idf", pv_float(a, round(w * 1000) / 1000));
                 pv_set(a, p, "weight", pv_float(a, weights[f]));
                 pv_set(a, p, "score", pv_float(a, round(part * 1000) / 1000));
@@ -326,18 +395,186 @@ score(const scan *s, const hit *h, pv_arena *a, pv *parts)
     return total;
 }
 
-static int
-hit_cmp(const void *x, const void *y)
+/* tf_of finds doc's counts of term t (postings in docno order, from
+ * *at on; at is moved along). */
+static void
+tf_of(const term *t, size_t *at, uint32_t doc, uint8_t tf[QF_COUNT])
 {
-    const hit *a = x, *b = y;
+    const ix_list *l = &t->list;
 
+    while (*at < l->n && l->p[*at].doc < doc)
+        (*at)++;
+    if (*at < l->n && l->p[*at].doc == doc)
+        memcpy(tf, l->p[*at].tf, QF_COUNT);
+    else
+        memset(tf, 0, QF_COUNT);
+}
+
+/* rank_cmp orders by what ranks: exact first, lowered last, score. */
+static int
+rank_cmp(const cand *a, const cand *b)
+{
     if (a->exact != b->exact)
         return a->exact ? -1 : 1;
     if (a->low != b->low)
         return a->low ? 1 : -1;
     if (a->score != b->score)
         return a->score > b->score ? -1 : 1;
-    return strcmp(a->id, b->id);
+    return 0;
+}
+
+static int
+cand_cmp(const void *x, const void *y)
+{
+    const cand *a = x, *b = y;
+    int         c = rank_cmp(a, b);
+
+    return c ? c : strcmp(a->id ? a->id : "", b->id ? b->id : "");
+}
+
+/* select_kth moves the k-th best (0-based) of c[0..n) by rank to c[k],
+ * the better or equal before it, the worse or equal after. */
+static void
+select_kth(cand *c, size_t n, size_t k)
+{
+    size_t   lo = 0, hi = n; /* the k-th is in c[lo..hi) */
+    uint64_t seed = 0x9e3779b97f4a7c15u;
+
+    while (hi - lo > 1) {
+        size_t lt = lo, gt = hi, i = lo;
+        cand   pivot, tmp;
+
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        pivot = c[lo + seed % (hi - lo)];
+        /* Three ways: better | equal | worse than the pivot. */
+        while (i < gt) {
+            int r = rank_cmp(&c[i], &pivot);
+
+            if (r < 0) {
+                tmp = c[lt];
+                c[lt++] = c[i];
+                c[i++] = tmp;
+            } else if (r > 0) {
+                tmp = c[--gt];
+                c[gt] = c[i];
+                c[i] = tmp;
+            } else
+                i++;
+        }
+        if (k < lt)
+            hi = lt;
+        else if (k >= gt)
+            lo = gt;
+        else
+            return;
+    }
+}
+
+typedef struct walk {
+    const uint64_t *bits;
+    size_t          nw, need;
+    uint32_t       *out;
+    size_t          n;
+} walk;
+
+static int
+walk_cb(void *ctx, uint32_t doc)
+{
+    walk *w = ctx;
+
+    if (doc / 64 < w->nw && (w->bits[doc / 64] >> (doc % 64) & 1))
+        w->out[w->n++] = doc;
+    return w->n == w->need;
+}
+
+/*
+ * top picks the best limit of c[0..n) (all with limit 0) into c[0..*m),
+ * sorted, their ids read. Ties with the last one picked go by id: read
+ * from each tied match when few tie, else by walking the ids in order
+ * until enough of the tied ones have passed (a filter-only query ties
+ * every match).
+ */
+static weft_err
+top(scan *s, cand *c, size_t n, size_t limit, size_t *m)
+{
+    size_t   k = limit == 0 || limit > n ? n : limit, nb = 0, ng = 0, need;
+    cand     kth;
+    weft_err err;
+
+    *m = 0;
+    if (k == 0)
+        return WEFT_OK;
+    if (k < n) {
+        select_kth(c, n, k - 1);
+        kth = c[k - 1];
+        /* c[0..nb): better than the k-th; then every one tied with it. */
+        for (size_t i = 0; i < n; i++) {
+            int r = rank_cmp(&c[i], &kth);
+
+            if (r < 0) {
+                cand tmp = c[nb];
+
+                c[nb++] = c[i];
+                c[i] = tmp;
+            }
+        }
+        ng = nb;
+        for (size_t i = nb; i < n; i++)
+            if (rank_cmp(&c[i], &kth) == 0) {
+                cand tmp = c[ng];
+
+                c[ng++] = c[i];
+                c[i] = tmp;
+            }
+        need = k - nb;
+        /* Reading an id costs about what ten steps of the walk do. */
+        if ((ng - nb) * 10 > need * ((size_t) s->docs / (ng - nb) + 1)) {
+            uint64_t *bits = bm_new(s);
+            walk      w = { bits, s->nw, need, NULL, 0 };
+
+            if (bits == NULL
+                || (w.out = malloc(need * sizeof(*w.out))) == NULL) {
+                free(bits);
+                return WEFT_ENOMEM;
+            }
+            for (size_t i = nb; i < ng; i++)
+                bits[c[i].doc / 64] |= (uint64_t) 1 << (c[i].doc % 64);
+            err = ix_by_id(s->t, walk_cb, &w);
+            if (err == WEFT_OK) { /* the walk's picks go first */
+                size_t j = nb;
+
+                memset(bits, 0, s->nw * sizeof(uint64_t));
+                for (size_t i = 0; i < w.n; i++)
+                    bits[w.out[i] / 64] |= (uint64_t) 1 << (w.out[i] % 64);
+                for (size_t i = nb; i < ng; i++)
+                    if (bits[c[i].doc / 64] >> (c[i].doc % 64) & 1) {
+                        cand tmp = c[j];
+
+                        c[j++] = c[i];
+                        c[i] = tmp;
+                    }
+                ng = j;
+            }
+            free(bits);
+            free(w.out);
+            if (err != WEFT_OK)
+                return err;
+        }
+        n = ng;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char id[WEFT_ID_MAX + 1];
+
+        if ((err = ix_id(s->t, c[i].doc, id)) != WEFT_OK)
+            return err == WEFT_ENOTFOUND ? WEFT_ESTORE : err;
+        if ((c[i].id = strdup(id)) == NULL)
+            return WEFT_ENOMEM;
+    }
+    qsort(c, n, sizeof(*c), cand_cmp);
+    *m = n < k ? n : k;
+    return WEFT_OK;
 }
 
 static weft_err
@@ -357,24 +594,25 @@ facets_out(scan *s, pv_arena *a, pv *out)
     return WEFT_OK;
 }
 
-/* materialize builds hit h's list item into the reply (its verdict,
+/* materialize builds match h's list item into the reply (its verdict,
  * staleness, flagged upstreams and, with QUERY_EXPLAIN, its score's
  * parts) and appends it to items. */
 static weft_err
-materialize(scan *s, hit *h, unsigned flags, pv *items)
+materialize(scan *s, const cand *h, unsigned flags, pv *items)
 {
     pv_arena *a = s->ra;
     store_val v;
     pv       *sum, *item, *ups, *parts;
     int64_t   hts;
     uint64_t  hseq;
+    int       sev = gov_stored(s->t, h->id, NULL);
 
     pv_arena_reset(s->w);
     if (store_get(s->t, STORE_CUR, h->id, strlen(h->id), &v) != WEFT_OK
         || proto_envelope_read(s->w, v.p, v.n, &sum, NULL) != WEFT_OK)
-        return WEFT_OK; /* read in this same transaction: cannot be */
+        return WEFT_ESTORE; /* indexed in this same snapshot: cannot be */
     if ((item = catalog_item(s->w, sum)) == NULL
-        || pv_setstr(s->w, item, "verdict", verdicts[h->sev])
+        || pv_setstr(s->w, item, "verdict", verdicts[sev])
         || pv_setint(s->w, item, "stale_s",
             catalog_head_held(s->t, pv_getstr(sum, "domain"), &hts, &hseq)
                 ? (time(NULL) > hts ? (int64_t) time(NULL) - hts : 0)
@@ -385,11 +623,21 @@ materialize(scan *s, hit *h, unsigned flags, pv *items)
         || (item = pv_copy(a, item)) == NULL)
         return WEFT_ENOMEM;
     if (flags & QUERY_EXPLAIN) {
-        pv *e = pv_map(a);
+        pv      *e = pv_map(a);
+        uint8_t  tf[TERMS_MAX][QF_COUNT];
+        uint16_t len[QF_COUNT] = { 0 };
+        ix_docs  dc = { NULL, 0 };
 
+        for (int t = 0; t < s->nterms; t++) {
+            size_t at = 0;
+
+            tf_of(&s->terms[t], &at, h->doc, tf[t]);
+        }
+        if (s->nterms > 0)
+            ix_doc_lens(s->t, &dc, h->doc, len);
         if ((parts = pv_arr(a)) == NULL || e == NULL)
             return WEFT_ENOMEM;
-        score(s, h, a, parts);
+        score(s, (const uint8_t(*)[QF_COUNT]) tf, len, a, parts);
         if (pv_set(a, e, "score", pv_float(a, round(h->score * 1000) / 1000))
             || pv_set(a, e, "exact", pv_bool(a, h->exact))
             || pv_set(a, e, "lowered", pv_bool(a, h->low))
@@ -399,16 +647,72 @@ materialize(scan *s, hit *h, unsigned flags, pv *items)
     return pv_push(a, items, item);
 }
 
+/* rank scores every match in m and picks the best limit into the reply. */
+static weft_err
+rank(scan *s, const uint64_t *m, uint64_t nm, unsigned flags, int64_t limit,
+    pv *items)
+{
+    uint64_t *ex = NULL, *low = NULL;
+    cand     *c = NULL;
+    size_t    nc = 0, at[TERMS_MAX] = { 0 }, picked = 0;
+    ix_docs   dc = { NULL, 0 };
+    weft_err  err = WEFT_OK;
+
+    if (nm == 0)
+        return WEFT_OK;
+    if ((ex = bm_new(s)) == NULL || (low = bm_new(s)) == NULL
+        || (c = calloc(nm, sizeof(*c))) == NULL) {
+        err = WEFT_ENOMEM;
+        goto done;
+    }
+    if ((s->exact[0] && (err = ix_exact(s->t, s->exact, ex, s->nw)))
+        || (err = ix_filter(s->t, "status", "deprecated", low, s->nw))
+        || (err = ix_filter(s->t, "status", "retired", low, s->nw)))
+        goto done;
+    for (size_t i = 0; i < s->nw && nc < nm; i++)
+        for (uint64_t bits = m[i]; bits && nc < nm; bits &= bits - 1) {
+            uint32_t doc = (uint32_t) (i * 64 + (size_t) __builtin_ctzll(bits));
+            cand    *h = &c[nc++];
+
+            h->doc = doc;
+            h->exact = ex[i] >> (doc % 64) & 1;
+            h->low = low[i] >> (doc % 64) & 1;
+            if (s->nterms > 0) {
+                uint8_t  tf[TERMS_MAX][QF_COUNT];
+                uint16_t len[QF_COUNT] = { 0 };
+
+                for (int t = 0; t < s->nterms; t++)
+                    tf_of(&s->terms[t], &at[t], doc, tf[t]);
+                if ((err = ix_doc_lens(s->t, &dc, doc, len)) != WEFT_OK
+                    && err != WEFT_ENOTFOUND)
+                    goto done;
+                err = WEFT_OK;
+                h->score = score(
+                    s, (const uint8_t(*)[QF_COUNT]) tf, len, NULL, NULL);
+            }
+        }
+    if ((err = top(s, c, nc, (size_t) limit, &picked)) != WEFT_OK)
+        goto done;
+    for (size_t i = 0; err == WEFT_OK && i < picked; i++)
+        err = materialize(s, &c[i], flags, items);
+done:
+    for (size_t i = 0; c != NULL && i < nc; i++)
+        free(c[i].id);
+    free(c);
+    free(ex);
+    free(low);
+    return err;
+}
+
 weft_err
 query_search(node *n, pv_arena *a, const char *text, const char *domain,
     unsigned flags, int64_t limit, pv *items, int64_t *total, pv *facets,
     weft_diag *d)
 {
-    store_txn *t;
+    store_txn *t = NULL;
     scan       s;
-    char       prefix[WEFT_DOMAIN_MAX + 2];
-    size_t     plen = 0;
     query     *q;
+    uint64_t  *u = NULL, *m = NULL, *tmp = NULL, nm = 0;
     weft_err   err;
 
     memset(&s, 0, sizeof(s));
@@ -417,46 +721,63 @@ query_search(node *n, pv_arena *a, const char *text, const char *domain,
     s.n = n;
     s.ra = a;
     s.q = q;
-    s.all = flags & QUERY_ALL;
-    s.facets = facets != NULL;
     terms_of(&s, query_root(q));
-    if (domain != NULL) {
-        plen = (size_t) snprintf(prefix, sizeof(prefix), "%s/", domain);
-        if (plen >= sizeof(prefix)) {
-            query_free(q);
-            return WEFT_OK; /* no domain has such a long name */
-        }
+    if ((s.w = pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64)) == NULL) {
+        err = WEFT_ENOMEM;
+        goto done;
     }
-    if ((s.w = pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64)) == NULL
-        || (err = store_begin(n->st, false, &t)) != WEFT_OK) {
-        pv_arena_free(s.w);
-        query_free(q);
-        return s.w ? err : WEFT_ENOMEM;
-    }
+    if ((err = store_begin(n->st, false, &t)) != WEFT_OK
+        || (err = ix_info(t, &s.docs, s.total)) != WEFT_OK)
+        goto done;
     s.t = t;
-    err = store_each(t, STORE_CUR, prefix, plen, false, scan_cb, &s);
-    if (err == WEFT_OK)
-        err = s.err;
-    for (size_t i = 0; err == WEFT_OK && i < s.nhits; i++)
-        s.hits[i].score = score(&s, &s.hits[i], a, NULL);
-    if (err == WEFT_OK && s.nhits > 1)
-        qsort(s.hits, s.nhits, sizeof(*s.hits), hit_cmp);
-    /* Only the results returned are built into the reply. */
-    for (size_t i = 0;
-         err == WEFT_OK && i < s.nhits && (limit == 0 || i < (size_t) limit);
-         i++)
-        err = materialize(&s, &s.hits[i], flags, items);
-    if (total != NULL)
-        *total = (int64_t) s.nhits;
-    store_abort(t);
+    s.nw = ((size_t) s.docs + 63) / 64;
+    /* What may be served: every document less the rejected, and less the
+     * quarantined unless all is asked for; one domain's if asked. */
+    if ((u = bm_new(&s)) == NULL || (m = bm_new(&s)) == NULL
+        || (tmp = bm_new(&s)) == NULL) {
+        err = WEFT_ENOMEM;
+        goto done;
+    }
+    for (uint32_t i = 0; i < s.docs; i++)
+        u[i / 64] |= (uint64_t) 1 << (i % 64);
+    if ((err = ix_verdict(t, 3, tmp, s.nw)) != WEFT_OK
+        || (!(flags & QUERY_ALL) && (err = ix_verdict(t, 2, tmp, s.nw))))
+        goto done;
+    for (size_t i = 0; i < s.nw; i++)
+        u[i] &= ~tmp[i];
+    if (domain != NULL) {
+        memset(tmp, 0, s.nw * sizeof(uint64_t));
+        if ((err = ix_filter(t, "domain", domain, tmp, s.nw)) != WEFT_OK)
+            goto done;
+        for (size_t i = 0; i < s.nw; i++)
+            u[i] &= tmp[i];
+    }
+    if (query_root(q) == NULL)
+        memcpy(m, u, s.nw * sizeof(uint64_t));
+    else if ((err = eval(&s, query_root(q), u, m)) != WEFT_OK
+        || (err = s.err) != WEFT_OK)
+        goto done;
+    for (size_t i = 0; i < s.nw; i++)
+        m[i] &= u[i];
+    nm = popcount(m, s.nw);
+    if ((err = rank(&s, m, nm, flags, limit, items)) != WEFT_OK)
+        goto done;
+    for (int i = 0; facets != NULL && i < FA_COUNT && err == WEFT_OK; i++)
+        err = ix_facet(t, facet_names[i], m, s.nw, facet_add, &s.fa[i]);
     if (err == WEFT_OK && facets != NULL)
         err = facets_out(&s, a, facets);
+    if (total != NULL)
+        *total = (int64_t) nm;
+done:
+    store_abort(t);
     for (int i = 0; i < FA_COUNT; i++)
         for (int j = 0; j < s.fa[i].n; j++)
             free(s.fa[i].v[j]);
-    for (size_t i = 0; i < s.nhits; i++)
-        free(s.hits[i].id);
-    free(s.hits);
+    for (int i = 0; i < s.nterms; i++)
+        free(s.terms[i].list.p);
+    free(u);
+    free(m);
+    free(tmp);
     pv_arena_free(s.w);
     query_free(q);
     return err;

@@ -6,6 +6,7 @@
  * file others can read, a --domain that differs from the stored one)
  * happens before anything in DIR is changed.
  */
+#include "node/index.h"
 #include "node/mesh.h"
 #include "node/node.h"
 
@@ -575,6 +576,8 @@ main(int argc, char **argv)
     else if (lock_dir(&n, &d) != WEFT_OK || identity(&n, o.domain, &d)
         || (catalog_counts_init(&n) != WEFT_OK
             && weft_diagf(&d, WEFT_ESTORE, "cannot count the catalog"))
+        || (index_check(&n) != WEFT_OK
+            && weft_diagf(&d, WEFT_ESTORE, "cannot build the search index"))
         || gov_start(&n, (const uint8_t(*)[32]) o.gkeys, o.ngkeys,
             o.threshold ? o.threshold : 1, o.local_policy, &d))
         log_msg(LOG_ERROR, "%s", d.msg);

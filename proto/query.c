@@ -663,6 +663,12 @@ match(const qnode *n, const pv *sum)
 }
 
 bool
+query_node_match(const qnode *n, const pv *sum)
+{
+    return n == NULL || match(n, sum);
+}
+
+bool
 query_match(const query *q, const pv *sum)
 {
     return q == NULL || q->root == NULL || match(q->root, sum);

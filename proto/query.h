@@ -72,6 +72,10 @@ const qnode *query_root(const query *q);
 /* query_match reports whether summary sum matches q. */
 bool query_match(const query *q, const pv *sum);
 
+/* query_node_match reports whether summary sum matches the part n of a
+ * query's tree (for a search index that checks some parts itself). */
+bool query_node_match(const qnode *n, const pv *sum);
+
 /*
  * query_tokens calls fn with each word of s (lowercased into a buffer of
  * at most QUERY_WORD_MAX bytes; longer words are cut there), in order.

@@ -24,6 +24,18 @@ static const char *const table_names[STORE_NTABLES] = {
     "log",
     "ref",
     "verd",
+    "term",
+    "post",
+    "docs",
+    "dno",
+    "ids",
+};
+
+/* The size of each value of a table of sorted duplicates (0: plain). */
+static const size_t dup_sizes[STORE_NTABLES] = {
+    [STORE_TERM] = 7,
+    [STORE_POST] = 4,
+    [STORE_DOCS] = 16,
 };
 
 struct store {
@@ -68,6 +80,9 @@ struct store_txn {
     store   *s;
     MDB_txn *txn;
     bool     write;
+    weft_err (*flush)(store_txn *t, void *ctx);
+    void (*drop)(void *ctx);
+    void *ctx;
 };
 
 /*
@@ -137,8 +152,10 @@ open_tables(store *s, bool readonly, weft_diag *d)
         != 0)
         return weft_diagf(d, lmdb_err(rc), "store: %s", mdb_strerror(rc));
     for (i = 0; i < STORE_NTABLES; i++) {
-        rc = mdb_dbi_open(
-            txn, table_names[i], readonly ? 0 : MDB_CREATE, &s->dbi[i]);
+        unsigned flags = dup_sizes[i] ? MDB_DUPSORT | MDB_DUPFIXED : 0;
+
+        rc = mdb_dbi_open(txn, table_names[i],
+            (readonly ? 0 : MDB_CREATE) | flags, &s->dbi[i]);
         if (rc == MDB_NOTFOUND && readonly) {
             /* A store from before this table: reads find nothing. */
             s->absent[i] = true;
@@ -206,7 +223,7 @@ store_begin(store *s, bool write, store_txn **out)
     store_txn *t;
     int        rc;
 
-    if ((t = malloc(sizeof(*t))) == NULL)
+    if ((t = calloc(1, sizeof(*t))) == NULL)
         return WEFT_ENOMEM;
     t->s = s;
     t->write = write;
@@ -219,13 +236,45 @@ store_begin(store *s, bool write, store_txn **out)
     return WEFT_OK;
 }
 
+void
+store_hook(store_txn *t, weft_err (*flush)(store_txn *t, void *ctx),
+    void (*drop)(void *ctx), void *ctx)
+{
+    t->flush = flush;
+    t->drop = drop;
+    t->ctx = ctx;
+}
+
+void *
+store_hook_ctx(store_txn *t)
+{
+    return t->ctx;
+}
+
+static void
+unhook(store_txn *t)
+{
+    if (t->drop != NULL)
+        t->drop(t->ctx);
+    t->flush = NULL;
+    t->drop = NULL;
+    t->ctx = NULL;
+}
+
 weft_err
 store_commit(store_txn *t)
 {
-    int    rc = mdb_txn_commit(t->txn);
-    bool   write = t->write;
-    store *s = t->s;
+    bool     write = t->write;
+    store   *s = t->s;
+    weft_err err;
+    int      rc;
 
+    if (t->flush != NULL && (err = t->flush(t, t->ctx)) != WEFT_OK) {
+        store_abort(t);
+        return err;
+    }
+    unhook(t);
+    rc = mdb_txn_commit(t->txn);
     free(t);
     if (rc == 0 && write)
         store_trim(s);
@@ -237,6 +286,7 @@ store_abort(store_txn *t)
 {
     if (t == NULL)
         return;
+    unhook(t);
     mdb_txn_abort(t->txn);
     free(t);
 }
@@ -372,6 +422,253 @@ store_range(store_txn *t, store_table tab, const void *prefix, size_t plen,
     if (stop != 0)
         return (weft_err) stop;
     return rc == 0 || rc == MDB_NOTFOUND ? WEFT_OK : lmdb_err(rc);
+}
+
+size_t
+store_dup_size(store_table tab)
+{
+    return dup_sizes[tab];
+}
+
+weft_err
+store_dup_add(store_txn *t, store_table tab, const void *key, size_t klen,
+    const void *vals, size_t n, bool append)
+{
+    MDB_cursor *c;
+    MDB_val     k = { klen, (void *) key }, v[2];
+    int         rc;
+
+    if (dup_sizes[tab] == 0 || klen == 0 || klen > 511)
+        return WEFT_EINVAL;
+    if (n == 0)
+        return WEFT_OK;
+    if ((rc = mdb_cursor_open(t->txn, t->s->dbi[tab], &c)) != 0)
+        return lmdb_err(rc);
+    /* One call puts the whole run (MDB_MULTIPLE); appended ones go at
+     * the end of the key's pages without a search for each. */
+    v[0].mv_size = dup_sizes[tab];
+    v[0].mv_data = (void *) vals;
+    v[1].mv_size = n;
+    v[1].mv_data = NULL;
+    rc = mdb_cursor_put(c, &k, v, MDB_MULTIPLE | (append ? MDB_APPENDDUP : 0));
+    mdb_cursor_close(c);
+    return lmdb_err(rc);
+}
+
+weft_err
+store_dup_del(store_txn *t, store_table tab, const void *key, size_t klen,
+    const void *prefix, size_t plen)
+{
+    MDB_cursor *c;
+    MDB_val     k = { klen, (void *) key }, v;
+    uint8_t     from[64] = { 0 };
+    int         rc;
+
+    if (dup_sizes[tab] == 0 || klen == 0 || klen > 511 || plen > dup_sizes[tab])
+        return WEFT_EINVAL;
+    memcpy(from, prefix, plen);
+    v.mv_size = dup_sizes[tab];
+    v.mv_data = from;
+    if ((rc = mdb_cursor_open(t->txn, t->s->dbi[tab], &c)) != 0)
+        return lmdb_err(rc);
+    rc = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH_RANGE);
+    if (rc == 0 && memcmp(v.mv_data, prefix, plen) != 0)
+        rc = MDB_NOTFOUND;
+    if (rc == 0)
+        rc = mdb_cursor_del(c, 0);
+    mdb_cursor_close(c);
+    return lmdb_err(rc);
+}
+
+weft_err
+store_dup_count(
+    store_txn *t, store_table tab, const void *key, size_t klen, uint64_t *n)
+{
+    MDB_cursor *c;
+    MDB_val     k = { klen, (void *) key }, v;
+    size_t      cnt = 0;
+    int         rc;
+
+    *n = 0;
+    if (dup_sizes[tab] == 0 || klen == 0 || klen > 511)
+        return WEFT_EINVAL;
+    if (t->s->absent[tab])
+        return WEFT_OK;
+    if ((rc = mdb_cursor_open(t->txn, t->s->dbi[tab], &c)) != 0)
+        return lmdb_err(rc);
+    if ((rc = mdb_cursor_get(c, &k, &v, MDB_SET)) == 0
+        && (rc = mdb_cursor_count(c, &cnt)) == 0)
+        *n = (uint64_t) cnt;
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? WEFT_OK : lmdb_err(rc);
+}
+
+weft_err
+store_dup_each(store_txn *t, store_table tab, const void *key, size_t klen,
+    store_dup_fn fn, void *ctx)
+{
+    MDB_cursor *c;
+    MDB_val     k = { klen, (void *) key }, v;
+    int         rc, stop = 0;
+
+    if (dup_sizes[tab] == 0 || klen == 0 || klen > 511)
+        return WEFT_EINVAL;
+    if (t->s->absent[tab])
+        return WEFT_OK;
+    if ((rc = mdb_cursor_open(t->txn, t->s->dbi[tab], &c)) != 0)
+        return lmdb_err(rc);
+    rc = mdb_cursor_get(c, &k, &v, MDB_SET);
+    if (rc == 0)
+        rc = mdb_cursor_get(c, &k, &v, MDB_GET_MULTIPLE);
+    while (rc == 0) {
+        if ((stop = fn(ctx, v.mv_data, v.mv_size / dup_sizes[tab])) != 0)
+            break;
+        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_MULTIPLE);
+    }
+    mdb_cursor_close(c);
+    if (stop != 0)
+        return (weft_err) stop;
+    return rc == 0 || rc == MDB_NOTFOUND ? WEFT_OK : lmdb_err(rc);
+}
+
+weft_err
+store_dup_seek(store_txn *t, store_table tab, const void *key, size_t klen,
+    const void *from, size_t plen, const uint8_t **vals, size_t *n, size_t *at)
+{
+    MDB_cursor    *c;
+    MDB_val        k = { klen, (void *) key }, v, page;
+    uint8_t        low[64] = { 0 };
+    size_t         sz = dup_sizes[tab], lo, hi;
+    const uint8_t *p;
+    int            rc;
+
+    if (sz == 0 || klen == 0 || klen > 511 || plen > sz)
+        return WEFT_EINVAL;
+    if (t->s->absent[tab])
+        return WEFT_ENOTFOUND;
+    memcpy(low, from, plen);
+    v.mv_size = sz;
+    v.mv_data = low;
+    if ((rc = mdb_cursor_open(t->txn, t->s->dbi[tab], &c)) != 0)
+        return lmdb_err(rc);
+    /* The cursor lands on the value; GET_MULTIPLE lends its whole page,
+     * where the value is found again by bisection. */
+    if ((rc = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH_RANGE)) == 0
+        && (rc = mdb_cursor_get(c, &k, &page, MDB_GET_MULTIPLE)) == 0) {
+        p = page.mv_data;
+        *vals = p;
+        *n = page.mv_size / sz;
+        lo = 0;
+        hi = *n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+
+            if (memcmp(p + mid * sz, low, sz) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        *at = lo;
+        if (lo == *n)
+            rc = MDB_NOTFOUND; /* cannot be: the cursor found one here */
+    }
+    mdb_cursor_close(c);
+    return lmdb_err(rc);
+}
+
+weft_err
+store_keys(store_txn *t, store_table tab, const void *prefix, size_t plen,
+    const void *from, size_t flen, store_each_fn fn, void *ctx)
+{
+    MDB_cursor *c;
+    MDB_val     k = { flen, (void *) from }, v;
+    int         rc, stop = 0;
+
+    if (plen > flen || flen > 511 || memcmp(prefix, from, plen) != 0)
+        return WEFT_EINVAL;
+    if (t->s->absent[tab])
+        return WEFT_OK;
+    if ((rc = mdb_cursor_open(t->txn, t->s->dbi[tab], &c)) != 0)
+        return lmdb_err(rc);
+    rc = mdb_cursor_get(c, &k, &v, flen ? MDB_SET_RANGE : MDB_FIRST);
+    while (rc == 0) {
+        store_val kv = { k.mv_data, k.mv_size }, vv = { v.mv_data, v.mv_size };
+
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        if ((stop = fn(ctx, kv, vv)) != 0)
+            break;
+        rc = mdb_cursor_get(
+            c, &k, &v, dup_sizes[tab] ? MDB_NEXT_NODUP : MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    if (stop != 0)
+        return (weft_err) stop;
+    return rc == 0 || rc == MDB_NOTFOUND ? WEFT_OK : lmdb_err(rc);
+}
+
+weft_err
+store_drop(store_txn *t, store_table tab)
+{
+    return lmdb_err(mdb_drop(t->txn, t->s->dbi[tab], 0));
+}
+
+static uint64_t
+pages_of(const MDB_stat *st)
+{
+    return st->ms_branch_pages + st->ms_leaf_pages + st->ms_overflow_pages;
+}
+
+weft_err
+store_table_bytes(store_txn *t, store_table tab, uint64_t *out)
+{
+    MDB_stat st;
+    int      rc;
+
+    *out = 0;
+    if (t->s->absent[tab])
+        return WEFT_OK;
+    if ((rc = mdb_stat(t->txn, t->s->dbi[tab], &st)) != 0)
+        return lmdb_err(rc);
+    *out = pages_of(&st) * st.ms_psize;
+    return WEFT_OK;
+}
+
+weft_err
+store_dup_bytes(store_txn *t, uint64_t *out)
+{
+    MDB_envinfo info;
+    MDB_stat    st;
+    MDB_cursor *c;
+    MDB_val     k, v;
+    uint64_t    pages, other = 2; /* the two meta pages */
+    int         rc;
+
+    *out = 0;
+    if ((rc = mdb_env_info(t->s->env, &info)) != 0
+        || (rc = mdb_stat(t->txn, 0, &st)) != 0) /* the free list's tree */
+        return lmdb_err(rc);
+    pages = info.me_last_pgno + 1;
+    other += pages_of(&st);
+    if ((rc = mdb_stat(t->txn, 1, &st)) != 0) /* the table of tables */
+        return lmdb_err(rc);
+    other += pages_of(&st);
+    /* Free pages: each free-list record is a list whose first word is
+     * its length (as mdb_stat -f counts them). */
+    if ((rc = mdb_cursor_open(t->txn, 0, &c)) != 0)
+        return lmdb_err(rc);
+    while ((rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0)
+        other += *(const size_t *) v.mv_data;
+    mdb_cursor_close(c);
+    for (int i = 0; i < STORE_NTABLES; i++) {
+        if (dup_sizes[i] != 0 || t->s->absent[i])
+            continue;
+        if ((rc = mdb_stat(t->txn, t->s->dbi[i], &st)) != 0)
+            return lmdb_err(rc);
+        other += pages_of(&st);
+    }
+    *out = pages > other ? (pages - other) * st.ms_psize : 0;
+    return WEFT_OK;
 }
 
 weft_err

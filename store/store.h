@@ -30,6 +30,12 @@ typedef enum store_table {
     STORE_LOG,      /* domain, 0, seq (BE) -> signed summary envelope */
     STORE_REF,      /* small indexes kept by the node (contract links) */
     STORE_VERD,     /* product id -> governance verdict (canonical map) */
+    /* The search index (node/index.c): tables of sorted duplicates. */
+    STORE_TERM, /* word -> docno (BE4) + term counts per field (3 bytes) */
+    STORE_POST, /* kind byte + value -> docno (BE4) */
+    STORE_DOCS, /* "d" -> docno (BE4) + field lengths (12 bytes) */
+    STORE_DNO,  /* product id -> docno (BE4) */
+    STORE_IDS,  /* docno (BE4) -> product id */
     STORE_NTABLES
 } store_table;
 
@@ -107,6 +113,74 @@ weft_err store_range(store_txn *t, store_table tab, const void *prefix,
  * Only for a store opened read-write, on the thread that uses it.
  */
 void store_trim(store *s);
+
+/*
+ * Tables of sorted duplicates (TERM, POST, DOCS) keep, under each key, a
+ * sorted set of values of one fixed size (store_dup_size). Values compare
+ * as bytes, so big-endian numbers at their front sort by number.
+ */
+size_t store_dup_size(store_table tab);
+
+/* store_dup_add adds the n values at vals (ascending) under key; with
+ * append, every one of them is above all the values the key holds. */
+weft_err store_dup_add(store_txn *t, store_table tab, const void *key,
+    size_t klen, const void *vals, size_t n, bool append);
+
+/* store_dup_del removes the first value under key that starts with the
+ * plen bytes at prefix; WEFT_ENOTFOUND when there is none. */
+weft_err store_dup_del(store_txn *t, store_table tab, const void *key,
+    size_t klen, const void *prefix, size_t plen);
+
+/* store_dup_count sets *n to the number of values under key (0 if none). */
+weft_err store_dup_count(
+    store_txn *t, store_table tab, const void *key, size_t klen, uint64_t *n);
+
+/* store_dup_fn gets a run of n values (in order, lent like store_val). */
+typedef int (*store_dup_fn)(void *ctx, const uint8_t *vals, size_t n);
+
+/* store_dup_each passes every value under key to fn, a run at a time. */
+weft_err store_dup_each(store_txn *t, store_table tab, const void *key,
+    size_t klen, store_dup_fn fn, void *ctx);
+
+/*
+ * store_dup_seek finds the first value under key at or above the plen
+ * bytes at from and lends the run of values it is in: *vals, *n, with *at
+ * its position there. WEFT_ENOTFOUND when no value is that high.
+ */
+weft_err store_dup_seek(store_txn *t, store_table tab, const void *key,
+    size_t klen, const void *from, size_t plen, const uint8_t **vals, size_t *n,
+    size_t *at);
+
+/*
+ * store_keys calls fn with each distinct key of tab that starts with
+ * prefix, from the first at or above from (which starts with prefix),
+ * and the first value under it. A nonzero return stops the walk.
+ */
+weft_err store_keys(store_txn *t, store_table tab, const void *prefix,
+    size_t plen, const void *from, size_t flen, store_each_fn fn, void *ctx);
+
+/* store_drop empties tab. */
+weft_err store_drop(store_txn *t, store_table tab);
+
+/*
+ * store_table_bytes is the size of the pages of a plain table (not one of
+ * sorted duplicates). store_dup_bytes is the size of the pages of all the
+ * tables of sorted duplicates together: the pages in use less the free
+ * ones and those of every other table (LMDB counts no pages of a key's
+ * duplicates in the table's statistics).
+ */
+weft_err store_table_bytes(store_txn *t, store_table tab, uint64_t *out);
+weft_err store_dup_bytes(store_txn *t, uint64_t *out);
+
+/*
+ * store_hook gives write transaction t a hook: flush runs first thing in
+ * store_commit (an error from it aborts the commit and is returned), and
+ * drop runs when t ends, committed or not. One hook per transaction;
+ * store_hook_ctx returns its ctx (NULL when none was set).
+ */
+void  store_hook(store_txn *t, weft_err (*flush)(store_txn *t, void *ctx),
+     void (*drop)(void *ctx), void *ctx);
+void *store_hook_ctx(store_txn *t);
 
 /* store_count returns the number of entries in tab. */
 weft_err store_count(store_txn *t, store_table tab, uint64_t *out);

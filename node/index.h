@@ -1,0 +1,111 @@
+/*
+ * index.h: the search index, kept in LMDB next to the summaries it
+ * indexes and changed in the same write transaction (docs/query.md,
+ * "The index"). Each current product has a document number (docno),
+ * given in the order products first arrive and never reused:
+ *
+ *   TERM  word -> docno + the word's count in each of the five fields
+ *   POST  kind + value -> docno: filter values, exact names, quality
+ *         figures, verdicts (see index.c for the kinds)
+ *   DOCS  docno + each field's length in words
+ *   DNO   product id -> docno;  IDS  docno -> product id
+ *
+ * Writers: index_put for each summary that becomes current and
+ * index_sev for each verdict change. New documents are gathered in the
+ * transaction and written in sorted runs (appended, MDB_MULTIPLE) when it
+ * commits, through a store hook. A search reads whole runs of values
+ * (MDB_GET_MULTIPLE) into bitmaps of docnos.
+ *
+ * Thread use: the loop thread (like the store).
+ */
+#ifndef WEFT_INDEX_H
+#define WEFT_INDEX_H
+
+#include "node/node.h"
+#include "proto/query.h"
+
+#define INDEX_VERSION  1           /* bumped when the layout changes: rebuilt */
+#define INDEX_DOCS_MAX 0x7fffffffu /* docnos */
+
+/*
+ * index_put indexes sum as the current summary of its id in t; old is
+ * the summary it replaces (NULL when the id is new to the node).
+ */
+weft_err index_put(store_txn *t, const pv *old, const pv *sum);
+
+/* index_sev moves id between the verdict sets (quarantined, rejected)
+ * when its verdict changes from was to sev (0..3). */
+weft_err index_sev(store_txn *t, const char *id, int was, int sev);
+
+/*
+ * index_check builds the index from the current summaries and verdicts
+ * when the store has none or one of another INDEX_VERSION (a store from
+ * before the index, or an upgrade), in one transaction, and logs it.
+ */
+weft_err index_check(node *n);
+
+/* ---- reading (a search) ---------------------------------------------- */
+
+/* One document's counts of a term in the five fields (proto/query.h). */
+typedef struct ix_post {
+    uint32_t doc;
+    uint8_t  tf[QF_COUNT];
+} ix_post;
+
+typedef struct ix_list {
+    ix_post *p;
+    size_t   n, cap;
+} ix_list;
+
+/* ix_info reads the number of docnos given and the fields' total
+ * lengths in words (for BM25's averages). */
+weft_err ix_info(store_txn *t, uint32_t *ndocs, uint64_t len[QF_COUNT]);
+
+/* Bitmaps of docnos: nw 64-bit words. The readers below set bits in
+ * bits (which may be NULL) and, given l, append the postings to it. */
+weft_err ix_word(
+    store_txn *t, const char *w, uint64_t *bits, size_t nw, ix_list *l);
+
+/* ix_prefix: every word that starts with p; l gets one posting per
+ * document (the counts summed over the words), in docno order. */
+weft_err ix_prefix(
+    store_txn *t, const char *p, uint64_t *bits, size_t nw, ix_list *l);
+
+/* ix_filter: the documents whose filter key (domain, owner, class, tag,
+ * status, interface, format, field) has value v (case-insensitive). */
+weft_err ix_filter(
+    store_txn *t, const char *key, const char *v, uint64_t *bits, size_t nw);
+
+/* ix_cmp: the documents whose quality metric compares with num. */
+weft_err ix_cmp(store_txn *t, const char *metric, const char *op, double num,
+    uint64_t *bits, size_t nw);
+
+/* ix_exact: the documents whose name, id or the id's name part is,
+ * word for word, joined (words joined by one space). */
+weft_err ix_exact(store_txn *t, const char *joined, uint64_t *bits, size_t nw);
+
+/* ix_verdict: the documents whose verdict is sev (2 or 3). */
+weft_err ix_verdict(store_txn *t, int sev, uint64_t *bits, size_t nw);
+
+/* ix_id copies the product id of doc into id (WEFT_ID_MAX + 1 bytes). */
+weft_err ix_id(store_txn *t, uint32_t doc, char *id);
+
+/* ix_doc_lens reads each field's length of docs in ascending order: c
+ * remembers the run of DOCS values last lent. Zero c before the first. */
+typedef struct ix_docs {
+    const uint8_t *v;
+    size_t         n;
+} ix_docs;
+weft_err ix_doc_lens(
+    store_txn *t, ix_docs *c, uint32_t doc, uint16_t len[QF_COUNT]);
+
+/* ix_by_id calls fn with the docno of each product in id order until fn
+ * returns nonzero. */
+weft_err ix_by_id(store_txn *t, int (*fn)(void *ctx, uint32_t doc), void *ctx);
+
+/* ix_facet calls fn with each value of filter kind (domain, class,
+ * status, interface) and how many documents in match hold it. */
+weft_err ix_facet(store_txn *t, const char *key, const uint64_t *match,
+    size_t nw, void (*fn)(void *ctx, const char *v, uint64_t count), void *ctx);
+
+#endif
