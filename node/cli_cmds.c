@@ -699,7 +699,7 @@ cmd_status(cli *c, int argc, char **argv)
            "key          %s (%s)\n"
            "products     %lld own, %lld in the catalog\n"
            "seq          %lld\n"
-           "store        %lld bytes (%lld in use)\n"
+           "store        %lld bytes (%lld in use, search index %lld)\n"
            "catalog      %s\n"
            "uptime       %lld s\n"
            "data         %s\n"
@@ -710,6 +710,7 @@ cmd_status(cli *c, int argc, char **argv)
         (long long) pv_getint(rep, "seq", 0),
         (long long) pv_getint(rep, "store_bytes", 0),
         (long long) pv_getint(rep, "store_used_bytes", 0),
+        (long long) pv_getint(rep, "index_bytes", 0),
         pv_getstr(rep, "catalog_digest"),
         (long long) pv_getint(rep, "uptime_s", 0), pv_getstr(rep, "data"),
         pv_getstr(rep, "version"));

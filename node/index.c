@@ -4,7 +4,10 @@
  *
  *   TERM  each word of the name (and of the id's name part), tags, schema
  *         names, field names and description (query_tokens: lowercased,
- *         cut at QUERY_WORD_MAX), with its count in each field (3 bytes:
+ *         cut at QUERY_WORD_MAX), and each pair of words in a row in one
+ *         text (byte 1 and "customer 360": a two-word phrase), with its
+ *         count in
+ *         each field (3 bytes:
  *         name, tags, schemas, fields in 4 bits each, description in 8;
  *         counts above those saturate);
  *   POST  'd' domain, 'o' owner, 'c' classification, 's' status, 't' tag,
@@ -65,13 +68,18 @@ setbit(uint64_t *bits, size_t nw, uint32_t doc)
 
 /* ---- what a summary puts in the index -------------------------------- */
 
+/* A word, or two words in a row of one text: byte 1, the two joined by
+ * a space (no word starts with byte 1, so pairs sort apart from words and
+ * a prefix's walk over words never meets one). */
+#define IX_TERM_MAX (2 * QUERY_WORD_MAX + 2)
+
 typedef struct tok {
-    char    w[QUERY_WORD_MAX + 1];
+    char    w[IX_TERM_MAX + 1];
     uint8_t f;
 } tok;
 
 typedef struct term {
-    char    w[QUERY_WORD_MAX + 1];
+    char    w[IX_TERM_MAX + 1];
     uint8_t tf[QF_COUNT];
 } term;
 
@@ -90,6 +98,7 @@ typedef struct ixdoc {
     size_t   nkeys, capkeys;
     uint16_t len[QF_COUNT];
     uint8_t  field;
+    char     prev[QUERY_WORD_MAX + 1]; /* the text's word before, or "" */
     weft_err err;
 } ixdoc;
 
@@ -101,26 +110,48 @@ ixdoc_free(ixdoc *d)
     free(d->keys);
 }
 
-static void
-tok_cb(void *ctx, const char *w)
+static tok *
+tok_new(ixdoc *d)
 {
-    ixdoc *d = ctx;
-
     if (d->ntoks == d->captoks) {
         size_t cap = d->captoks ? d->captoks * 2 : 256;
         tok   *p = realloc(d->toks, cap * sizeof(*p));
 
         if (p == NULL) {
             d->err = WEFT_ENOMEM;
-            return;
+            return NULL;
         }
         d->toks = p;
         d->captoks = cap;
     }
-    snprintf(d->toks[d->ntoks].w, sizeof(d->toks[0].w), "%s", w);
-    d->toks[d->ntoks++].f = d->field;
+    d->toks[d->ntoks].f = d->field;
+    return &d->toks[d->ntoks++];
+}
+
+/* tok_cb takes a word of the current text, and the pair it makes with
+ * the word before it (a two-word phrase is looked up as that pair). */
+static void
+tok_cb(void *ctx, const char *w)
+{
+    ixdoc *d = ctx;
+    tok   *t;
+
+    if ((t = tok_new(d)) == NULL)
+        return;
+    snprintf(t->w, sizeof(t->w), "%s", w);
     if (d->len[d->field] < UINT16_MAX)
         d->len[d->field]++;
+    if (d->prev[0] != 0 && (t = tok_new(d)) != NULL)
+        snprintf(t->w, sizeof(t->w), "\001%s %s", d->prev, w);
+    snprintf(d->prev, sizeof(d->prev), "%s", w);
+}
+
+/* text tokenizes one text s into d's words and pairs. */
+static void
+text(ixdoc *d, const char *s)
+{
+    d->prev[0] = 0;
+    query_tokens(s, tok_cb, d);
 }
 
 static int
@@ -281,9 +312,9 @@ analyze(ixdoc *d, const pv *sum)
 
         d->field = (uint8_t) f;
         for (int k = 0; k < c; k++)
-            query_tokens(texts[k], tok_cb, d);
+            text(d, texts[k]);
         if (f == QF_NAME && slash != NULL) /* the id's name part: name */
-            query_tokens(slash + 1, tok_cb, d);
+            text(d, slash + 1);
     }
     if (d->err)
         return d->err;
@@ -761,7 +792,7 @@ rebuild_cur(void *ctx, store_val k, store_val v)
     if (proto_envelope_read(r->a, v.p, v.n, &sum, NULL) != WEFT_OK)
         return 0; /* checked when it was stored */
     if (++r->docs % 4096 == 0)
-        store_trim(r->n->st);
+        store_trim(r->n->st, STORE_MAPPED_MAX);
     return (int) index_put(r->t, NULL, sum);
 }
 
@@ -892,6 +923,19 @@ ix_word(store_txn *t, const char *w, uint64_t *bits, size_t nw, ix_list *l)
     if (*w == 0)
         return WEFT_OK;
     return store_dup_each(t, STORE_TERM, w, strlen(w), gather_cb, &g);
+}
+
+weft_err
+ix_pair(store_txn *t, const char *a, const char *b, uint64_t *bits, size_t nw,
+    ix_list *l)
+{
+    char   k[IX_TERM_MAX + 1];
+    gather g = { bits, nw, l, 7 };
+    int    n = snprintf(k, sizeof(k), "\001%s %s", a, b);
+
+    if (n < 0 || (size_t) n >= sizeof(k))
+        return WEFT_EINVAL;
+    return store_dup_each(t, STORE_TERM, k, (size_t) n, gather_cb, &g);
 }
 
 typedef struct pgather {

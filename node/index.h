@@ -4,7 +4,8 @@
  * "The index"). Each current product has a document number (docno),
  * given in the order products first arrive and never reused:
  *
- *   TERM  word -> docno + the word's count in each of the five fields
+ *   TERM  word, or two words in a row -> docno + the count in each of
+ *         the five fields
  *   POST  kind + value -> docno: filter values, exact names, quality
  *         figures, verdicts (see index.c for the kinds)
  *   DOCS  docno + each field's length in words
@@ -24,7 +25,7 @@
 #include "node/node.h"
 #include "proto/query.h"
 
-#define INDEX_VERSION  1           /* bumped when the layout changes: rebuilt */
+#define INDEX_VERSION  2           /* bumped when the layout changes: rebuilt */
 #define INDEX_DOCS_MAX 0x7fffffffu /* docnos */
 
 /*
@@ -65,6 +66,10 @@ weft_err ix_info(store_txn *t, uint32_t *ndocs, uint64_t len[QF_COUNT]);
  * bits (which may be NULL) and, given l, append the postings to it. */
 weft_err ix_word(
     store_txn *t, const char *w, uint64_t *bits, size_t nw, ix_list *l);
+
+/* ix_pair: the documents where word b follows word a in one text. */
+weft_err ix_pair(store_txn *t, const char *a, const char *b, uint64_t *bits,
+    size_t nw, ix_list *l);
 
 /* ix_prefix: every word that starts with p; l gets one posting per
  * document (the counts summed over the words), in docno order. */

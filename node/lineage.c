@@ -100,11 +100,15 @@ lineage_flags(node *n, store_txn *t, pv_arena *a, const pv *sum, pv *out)
     seen      s = { NULL, 0, 0 };
     char      queue[LINEAGE_NODES_MAX][WEFT_ID_MAX + 1];
     int       depth[LINEAGE_NODES_MAX], head = 0, tail = 0;
-    pv_arena *w = pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64);
+    pv_arena *w = NULL; /* made when an upstream is read */
     weft_err  err = WEFT_OK;
+    const pv *ins0 = pv_get(sum, "inputs");
 
     (void) n;
-    if (w == NULL)
+    /* Most products have no inputs: nothing to read. */
+    if (ins0 == NULL || ins0->type != PV_ARR || ins0->u.a.n == 0)
+        return WEFT_OK;
+    if ((w = pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64)) == NULL)
         return WEFT_ENOMEM;
     snprintf(queue[tail], sizeof(queue[0]), "%s", pv_getstr(sum, "id"));
     depth[tail++] = 0;
@@ -115,9 +119,13 @@ lineage_flags(node *n, store_txn *t, pv_arena *a, const pv *sum, pv *out)
         pv         *cur, *ins;
         char        dom[WEFT_DOMAIN_MAX + 1];
 
-        pv_arena_reset(w);
-        if ((cur = summary_of(t, w, id)) == NULL)
-            continue;
+        if (head == 1) /* the product itself: already read */
+            cur = (pv *) sum;
+        else {
+            pv_arena_reset(w);
+            if ((cur = summary_of(t, w, id)) == NULL)
+                continue;
+        }
         snprintf(dom, sizeof(dom), "%s", pv_getstr(cur, "domain"));
         if (d > 0 && flagged(t, cur) != NULL) {
             pv *m = pv_map(a);

@@ -361,7 +361,7 @@ op_status(node *n, const pv *req, reply *r, weft_diag *d)
     uint64_t   all = 0;
     size_t     dl = strlen(n->domain);
     char       fp[CRYPTO_FP_CHARS + 1], hex[65];
-    uint64_t   fb = 0, ub = 0, seq = 0;
+    uint64_t   fb = 0, ub = 0, seq = 0, ib = 0, x = 0;
     store_txn *t;
     store_val  v;
     weft_err   err;
@@ -376,6 +376,14 @@ op_status(node *n, const pv *req, reply *r, weft_diag *d)
         own = catalog_count(t, n->domain);
     if (store_get(t, STORE_SEQ, n->domain, dl, &v) == WEFT_OK && v.n == 8)
         seq = store_be_u64(v.p);
+    /* The search index's pages: its tables of postings and its two maps
+     * of document numbers. */
+    if (err == WEFT_OK && store_dup_bytes(t, &ib) == WEFT_OK
+        && store_table_bytes(t, STORE_DNO, &x) == WEFT_OK) {
+        ib += x;
+        if (store_table_bytes(t, STORE_IDS, &x) == WEFT_OK)
+            ib += x;
+    }
     store_abort(t);
     if (err != WEFT_OK)
         return err;
@@ -390,6 +398,7 @@ op_status(node *n, const pv *req, reply *r, weft_diag *d)
         || (err = pv_setint(r->a, r->m, "seq", (int64_t) seq))
         || (err = pv_setint(r->a, r->m, "store_bytes", (int64_t) fb))
         || (err = pv_setint(r->a, r->m, "store_used_bytes", (int64_t) ub))
+        || (err = pv_setint(r->a, r->m, "index_bytes", (int64_t) ib))
         || (err = pv_setint(r->a, r->m, "uptime_s", time(NULL) - n->started))
         || (err = pv_setstr(r->a, r->m, "data", n->dir))
         || (err = pv_setstr(r->a, r->m, "version", WEFT_VERSION))

@@ -40,6 +40,7 @@ static const char *const verdicts[]
 typedef struct term {
     const qnode *node;
     uint64_t     df;   /* documents that hold it in any field */
+    double       idf;  /* from df, once ranking starts */
     ix_list      list; /* its postings (phrases: where it was found) */
 } term;
 
@@ -72,6 +73,7 @@ typedef struct scan {
     uint32_t     docs; /* docnos given */
     size_t       nw;   /* 64-bit words in a bitmap */
     uint64_t     total[QF_COUNT];
+    double       avg[QF_COUNT]; /* mean length of each field */
     term         terms[TERMS_MAX];
     int          nterms;
     char         exact[QUERY_MAX + 1]; /* the positive words, joined */
@@ -202,31 +204,47 @@ has_phrase(const qnode *n)
     return false;
 }
 
-/* phrase sets in out the documents of mask that hold phrase n: those
- * with all its words, each checked against its summary. */
+/*
+ * phrase sets in out the documents of mask that hold phrase n. The index
+ * holds every pair of words in a row: a two-word phrase is its pair; a
+ * longer one is the documents with all its pairs, each then checked
+ * against its summary (and its counts taken there).
+ */
 static weft_err
 phrase(scan *s, const qnode *n, const uint64_t *mask, uint64_t *out)
 {
     term     *tm = term_of(s, n);
     uint64_t *w = NULL;
-    char      buf[QUERY_MAX + 1], *p, *save = NULL;
-    bool      first = true;
+    char      buf[QUERY_MAX + 1], *wd[QUERY_MAX / 2 + 1], *save = NULL;
+    int       nwords = 0;
     weft_err  err = WEFT_OK;
 
     snprintf(buf, sizeof(buf), "%s", n->text);
-    for (p = strtok_r(buf, " ", &save); p && err == WEFT_OK;
-         p = strtok_r(NULL, " ", &save)) {
+    for (char *p = strtok_r(buf, " ", &save); p; p = strtok_r(NULL, " ", &save))
+        wd[nwords++] = p;
+    if (nwords < 2) /* the parser makes a word of these: cannot be */
+        return ix_word(s->t, n->text, out, s->nw, tm ? &tm->list : NULL);
+    if (nwords == 2) {
+        err = ix_pair(s->t, wd[0], wd[1], out, s->nw, tm ? &tm->list : NULL);
+        if (err == WEFT_OK && tm != NULL)
+            tm->df = popcount(out, s->nw);
+        return err == WEFT_EINVAL ? WEFT_OK : err; /* too long: no match */
+    }
+    for (int i = 0; i + 1 < nwords && err == WEFT_OK; i++) {
         if ((w = w ? w : bm_new(s)) == NULL)
             return WEFT_ENOMEM;
         memset(w, 0, s->nw * sizeof(uint64_t));
-        if ((err = ix_word(s->t, p, first ? out : w, s->nw, NULL)))
+        if ((err = ix_pair(s->t, wd[i], wd[i + 1], i ? w : out, s->nw, NULL)))
             break;
-        if (!first)
-            for (size_t i = 0; i < s->nw; i++)
-                out[i] &= w[i];
-        first = false;
+        if (i > 0)
+            for (size_t k = 0; k < s->nw; k++)
+                out[k] &= w[k];
     }
     free(w);
+    if (err == WEFT_EINVAL) { /* a word too long to be a pair: no match */
+        memset(out, 0, s->nw * sizeof(uint64_t));
+        return WEFT_OK;
+    }
     if (err != WEFT_OK)
         return err;
     if (tm != NULL)
@@ -356,42 +374,45 @@ idf(const scan *s, const term *t)
     return log(1.0 + (n - df + 0.5) / (df + 0.5));
 }
 
+/* part is one term's BM25 score in field f: tf occurrences in a field
+ * len words long (len < 0: the least a length can weigh, for a bound). */
+static double
+part(const scan *s, const term *t, int f, double tf, double len)
+{
+    double norm = len < 0 ? 1 - BM25_B : 1 - BM25_B + BM25_B * len / s->avg[f];
+
+    return t->idf * weights[f] * tf * (BM25_K1 + 1) / (tf + BM25_K1 * norm);
+}
+
 /* score sums, over terms and fields, BM25 with each field's weight and
- * length normalization; with explain, the parts go into parts. */
+ * length normalization (len NULL: the bound over every length); with
+ * explain, the parts go into parts. */
 static double
 score(const scan *s, const uint8_t (*tf)[QF_COUNT], const uint16_t *len,
     pv_arena *a, pv *parts)
 {
     double total = 0;
 
-    for (int t = 0; t < s->nterms; t++) {
-        double w = -1;
-
+    for (int t = 0; t < s->nterms; t++)
         for (int f = 0; f < QF_COUNT; f++) {
-            double avg = s->docs ? (double) s->total[f] / (double) s->docs : 1;
-            double x = tf[t][f], part;
+            double x;
             pv    *p;
 
-            if (x == 0)
+            if (tf[t][f] == 0)
                 continue;
-            if (w < 0)
-                w = idf(s, &s->terms[t]);
-            if (avg <= 0)
-                avg = 1;
-            part = w * weights[f] * x * (BM25_K1 + 1)
-                / (x + BM25_K1 * (1 - BM25_B + BM25_B * (double) len[f] / avg));
-            total += part;
+            x = part(s, &s->terms[t], f, tf[t][f], len ? len[f] : -1);
+            total += x;
             if (parts != NULL && (p = pv_map(a)) != NULL) {
                 pv_setstr(a, p, "term", s->terms[t].node->text);
                 pv_setstr(a, p, "field", field_names[f]);
-                pv_setint(a, p, "tf", (int64_t) x);
-                pv_set(a, p, "idf", pv_float(a, round(w * 1000) / 1000));
+                pv_setint(a, p, "tf", (int64_t) tf[t][f]);
+                pv_set(a, p, "idf",
+                    pv_float(a, round(s->terms[t].idf * 1000) / 1000));
                 pv_set(a, p, "weight", pv_float(a, weights[f]));
-                pv_set(a, p, "score", pv_float(a, round(part * 1000) / 1000));
+                pv_set(a, p, "score", pv_float(a, round(x * 1000) / 1000));
                 pv_push(a, parts, p);
             }
         }
-    }
     return total;
 }
 
@@ -647,21 +668,61 @@ materialize(scan *s, const cand *h, unsigned flags, pv *items)
     return pv_push(a, items, item);
 }
 
-/* rank scores every match in m and picks the best limit into the reply. */
+/* heap_push keeps in h[0..*n) the best k seen (a heap, the worst on
+ * top) with c. */
+static void
+heap_push(cand *h, size_t *n, size_t k, const cand *c)
+{
+    size_t i;
+
+    if (*n < k) { /* sift up */
+        for (i = (*n)++; i > 0 && rank_cmp(c, &h[(i - 1) / 2]) > 0;
+             i = (i - 1) / 2)
+            h[i] = h[(i - 1) / 2];
+        h[i] = *c;
+        return;
+    }
+    if (rank_cmp(c, &h[0]) >= 0)
+        return;
+    for (i = 0;;) { /* replace the top, sift down */
+        size_t l = 2 * i + 1, w = i;
+
+        if (l < *n && rank_cmp(&h[l], c) > 0)
+            w = l;
+        if (l + 1 < *n && rank_cmp(&h[l + 1], w == i ? c : &h[l]) > 0)
+            w = l + 1;
+        if (w == i)
+            break;
+        h[i] = h[w];
+        i = w;
+    }
+    h[i] = *c;
+}
+
+/*
+ * rank scores the matches in m and picks the best limit into the reply.
+ * Documents are taken in docno order while a heap holds the best limit
+ * so far: a document whose score cannot reach the worst of those (its
+ * bound: its counts at the least length) is not scored at all, and one
+ * that scores below it is dropped. What is kept (every document that may
+ * be among the best or tie with them) goes to top().
+ */
 static weft_err
 rank(scan *s, const uint64_t *m, uint64_t nm, unsigned flags, int64_t limit,
     pv *items)
 {
     uint64_t *ex = NULL, *low = NULL;
-    cand     *c = NULL;
-    size_t    nc = 0, at[TERMS_MAX] = { 0 }, picked = 0;
+    cand     *c = NULL, *heap = NULL;
+    size_t    nc = 0, at[TERMS_MAX] = { 0 }, picked = 0, nh = 0;
+    size_t    k = limit > 0 && (uint64_t) limit < nm ? (size_t) limit : 0;
     ix_docs   dc = { NULL, 0 };
     weft_err  err = WEFT_OK;
 
     if (nm == 0)
         return WEFT_OK;
     if ((ex = bm_new(s)) == NULL || (low = bm_new(s)) == NULL
-        || (c = calloc(nm, sizeof(*c))) == NULL) {
+        || (c = calloc(nm, sizeof(*c))) == NULL
+        || (k > 0 && (heap = calloc(k, sizeof(*heap))) == NULL)) {
         err = WEFT_ENOMEM;
         goto done;
     }
@@ -669,27 +730,40 @@ rank(scan *s, const uint64_t *m, uint64_t nm, unsigned flags, int64_t limit,
         || (err = ix_filter(s->t, "status", "deprecated", low, s->nw))
         || (err = ix_filter(s->t, "status", "retired", low, s->nw)))
         goto done;
-    for (size_t i = 0; i < s->nw && nc < nm; i++)
-        for (uint64_t bits = m[i]; bits && nc < nm; bits &= bits - 1) {
+    for (int f = 0; f < QF_COUNT; f++)
+        s->avg[f] = s->docs && s->total[f]
+            ? (double) s->total[f] / (double) s->docs
+            : 1;
+    for (int t = 0; t < s->nterms; t++)
+        s->terms[t].idf = idf(s, &s->terms[t]);
+    for (size_t i = 0; i < s->nw; i++)
+        for (uint64_t bits = m[i]; bits; bits &= bits - 1) {
             uint32_t doc = (uint32_t) (i * 64 + (size_t) __builtin_ctzll(bits));
-            cand    *h = &c[nc++];
+            uint8_t  tf[TERMS_MAX][QF_COUNT];
+            uint16_t len[QF_COUNT] = { 0 };
+            cand h = { doc, ex[i] >> (doc % 64) & 1, low[i] >> (doc % 64) & 1,
+                0, NULL };
 
-            h->doc = doc;
-            h->exact = ex[i] >> (doc % 64) & 1;
-            h->low = low[i] >> (doc % 64) & 1;
             if (s->nterms > 0) {
-                uint8_t  tf[TERMS_MAX][QF_COUNT];
-                uint16_t len[QF_COUNT] = { 0 };
-
                 for (int t = 0; t < s->nterms; t++)
                     tf_of(&s->terms[t], &at[t], doc, tf[t]);
+                h.score = score(
+                    s, (const uint8_t(*)[QF_COUNT]) tf, NULL, NULL, NULL);
+                if (nh == k && k > 0 && rank_cmp(&h, &heap[0]) > 0)
+                    continue; /* even its bound is below the best k */
                 if ((err = ix_doc_lens(s->t, &dc, doc, len)) != WEFT_OK
                     && err != WEFT_ENOTFOUND)
                     goto done;
                 err = WEFT_OK;
-                h->score = score(
+                h.score = score(
                     s, (const uint8_t(*)[QF_COUNT]) tf, len, NULL, NULL);
             }
+            if (k > 0) {
+                if (nh == k && rank_cmp(&h, &heap[0]) > 0)
+                    continue;
+                heap_push(heap, &nh, k, &h);
+            }
+            c[nc++] = h;
         }
     if ((err = top(s, c, nc, (size_t) limit, &picked)) != WEFT_OK)
         goto done;
@@ -699,6 +773,7 @@ done:
     for (size_t i = 0; c != NULL && i < nc; i++)
         free(c[i].id);
     free(c);
+    free(heap);
     free(ex);
     free(low);
     return err;

@@ -124,9 +124,11 @@ answer(server *s, work *w)
         w->state = W_LATER; /* the handler calls server_reply */
     weft_buf_free(&out);
     /* A request may have read much of the store (a peer's bulk copy, a
-     * search): drop the pages it mapped once they add up. It may have
-     * stored news too: watchers run again if so. */
-    store_trim(s->n->st);
+     * search): drop the pages it mapped once they add up, at a higher
+     * mark on the CLI socket (searches). It may have stored news too:
+     * watchers run again if so. */
+    store_trim(
+        s->n->st, s == s->n->srv ? STORE_MAPPED_SEARCH_MAX : STORE_MAPPED_MAX);
     watch_kick(s->n);
 }
 

@@ -7,6 +7,7 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@ struct store {
     bool     absent[STORE_NTABLES]; /* read-only: a table made later */
     void    *map; /* where data.mdb is mapped (found in /proc/self/maps) */
     size_t   maplen;
+    int      statm; /* /proc/self/statm, kept open for store_trim */
 };
 
 /*
@@ -97,22 +99,23 @@ struct store_txn {
  * Called after each write commit; it costs a read of /proc/self/statm.
  */
 void
-store_trim(store *s)
+store_trim(store *s, uint64_t max)
 {
-    FILE         *f = fopen("/proc/self/statm", "r");
+    char          buf[128];
+    ssize_t       got;
     unsigned long size, resident, shared = 0;
     long          pg = sysconf(_SC_PAGESIZE);
     MDB_envinfo   info;
     MDB_stat      st;
     size_t        len;
 
-    if (f == NULL)
+    /* One pread of the open statm: this runs after every request. */
+    if (s->map == NULL || s->statm < 0
+        || (got = pread(s->statm, buf, sizeof(buf) - 1, 0)) <= 0)
         return;
-    if (fscanf(f, "%lu %lu %lu", &size, &resident, &shared) != 3)
-        shared = 0;
-    fclose(f);
-    if (s->map == NULL || pg <= 0
-        || (uint64_t) shared * (uint64_t) pg <= STORE_MAPPED_MAX
+    buf[got] = 0;
+    if (sscanf(buf, "%lu %lu %lu", &size, &resident, &shared) != 3 || pg <= 0
+        || (uint64_t) shared * (uint64_t) pg <= max
         || mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
         return;
     len = (info.me_last_pgno + 1) * (size_t) st.ms_psize;
@@ -182,23 +185,31 @@ store_open(
 
     if ((s = calloc(1, sizeof(*s))) == NULL)
         return WEFT_ENOMEM;
+    s->statm = -1;
     if ((rc = mdb_env_create(&s->env)) != 0)
         goto fail;
     if ((rc = mdb_env_set_maxdbs(s->env, STORE_NTABLES)) != 0
         || (rc = mdb_env_set_mapsize(s->env, (size_t) mapsize)) != 0)
         goto fail;
     /* NOTLS: readers belong to transactions, not threads (libuv loop).
+     * NORDAHEAD: reads are random (a search reads a few pages of many
+     * tables); without it each page fault maps its neighbours too, which
+     * costs a fault's time here and fills the mapping store_trim bounds.
      * A read-only look uses NOLOCK so that not even lock.mdb changes. */
     if ((rc = mdb_env_open(s->env, dir,
-             MDB_NOTLS | (readonly ? MDB_RDONLY | MDB_NOLOCK : 0), 0600))
+             MDB_NOTLS | MDB_NORDAHEAD
+                 | (readonly ? MDB_RDONLY | MDB_NOLOCK : 0),
+             0600))
         != 0)
         goto fail;
     if ((err = open_tables(s, readonly, d)) != WEFT_OK) {
         store_close(s);
         return err;
     }
-    if (!readonly)
+    if (!readonly) {
         find_map(s);
+        s->statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    }
     *out = s;
     return WEFT_OK;
 fail:
@@ -213,6 +224,8 @@ store_close(store *s)
 {
     if (s == NULL)
         return;
+    if (s->statm >= 0)
+        close(s->statm);
     mdb_env_close(s->env);
     free(s);
 }
@@ -277,7 +290,7 @@ store_commit(store_txn *t)
     rc = mdb_txn_commit(t->txn);
     free(t);
     if (rc == 0 && write)
-        store_trim(s);
+        store_trim(s, STORE_MAPPED_MAX);
     return lmdb_err(rc);
 }
 

@@ -46,8 +46,12 @@ typedef struct store_val {
 } store_val;
 
 /* The most bytes of mapped files (the store) a node keeps resident before
- * it lets the kernel's page cache hold them alone (see release()). */
-#define STORE_MAPPED_MAX ((uint64_t) 24 << 20)
+ * it lets the kernel's page cache hold them alone (see store_trim). After
+ * a search or another CLI request the mark is higher: a search reads the
+ * same index pages again and again, and each page mapped again costs a
+ * page fault (tens of microseconds in a virtual machine). */
+#define STORE_MAPPED_MAX        ((uint64_t) 24 << 20)
+#define STORE_MAPPED_SEARCH_MAX ((uint64_t) 64 << 20)
 
 /* Default and largest LMDB map sizes (the file grows as used). */
 #define STORE_MAPSIZE_DEFAULT ((uint64_t) 8 << 30)
@@ -107,12 +111,12 @@ weft_err store_range(store_txn *t, store_table tab, const void *prefix,
 
 /*
  * store_trim lets the kernel's page cache alone hold the store's pages
- * once more than STORE_MAPPED_MAX bytes of files are mapped into this
+ * once more than max bytes (STORE_MAPPED_MAX) of files are mapped into this
  * process (reads map them back as needed). Cheap when under the mark;
  * store_commit calls it after each write, the node after each request.
  * Only for a store opened read-write, on the thread that uses it.
  */
-void store_trim(store *s);
+void store_trim(store *s, uint64_t max);
 
 /*
  * Tables of sorted duplicates (TERM, POST, DOCS) keep, under each key, a
