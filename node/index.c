@@ -810,7 +810,7 @@ rebuild_verd(void *ctx, store_val k, store_val v)
 }
 
 weft_err
-index_check(node *n)
+index_check(node *n, bool force)
 {
     static const store_table tabs[]
         = { STORE_TERM, STORE_POST, STORE_DOCS, STORE_DNO, STORE_IDS };
@@ -822,8 +822,8 @@ index_check(node *n)
 
     if ((err = store_begin(n->st, true, &r.t)) != WEFT_OK)
         return err;
-    if (store_get(r.t, STORE_META, "ix_version", 10, &v) == WEFT_OK && v.n == 4
-        && rd32(v.p) == INDEX_VERSION) {
+    if (!force && store_get(r.t, STORE_META, "ix_version", 10, &v) == WEFT_OK
+        && v.n == 4 && rd32(v.p) == INDEX_VERSION) {
         store_abort(r.t);
         return WEFT_OK;
     }
@@ -847,10 +847,11 @@ index_check(node *n)
     if ((err = store_commit(r.t)) != WEFT_OK)
         return err;
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    log_msg(LOG_INFO, "search index built: %llu products (%lld ms)",
-        (unsigned long long) r.docs,
-        (long long) ((t1.tv_sec - t0.tv_sec) * 1000
-            + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+    if (r.docs > 0 || force) /* a new store has nothing to tell */
+        log_msg(LOG_INFO, "search index built: %llu products (%lld ms)",
+            (unsigned long long) r.docs,
+            (long long) ((t1.tv_sec - t0.tv_sec) * 1000
+                + (t1.tv_nsec - t0.tv_nsec) / 1000000));
     return WEFT_OK;
 fail:
     pv_arena_free(r.a);

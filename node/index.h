@@ -41,9 +41,10 @@ weft_err index_sev(store_txn *t, const char *id, int was, int sev);
 /*
  * index_check builds the index from the current summaries and verdicts
  * when the store has none or one of another INDEX_VERSION (a store from
- * before the index, or an upgrade), in one transaction, and logs it.
+ * before the index, or an upgrade), or always with force, in one
+ * transaction, and logs it.
  */
-weft_err index_check(node *n);
+weft_err index_check(node *n, bool force);
 
 /* ---- reading (a search) ---------------------------------------------- */
 

@@ -52,6 +52,9 @@ static const char usage[]
       "  --governance-threshold K\n"
       "                     council signatures a policy needs (default 1)\n"
       "  --local-policy FILE local rules that tighten the global policy\n"
+      "  --reindex          build the search index again from the stored\n"
+      "                     summaries before serving (it is kept up to date\n"
+      "                     as they change; this is for repairs)\n"
       "\n"
       "The CLI socket is ipc://DIR/weft.sock (mode 0600). SIGINT or SIGTERM\n"
       "stops the node cleanly.\n";
@@ -70,6 +73,7 @@ typedef struct opts {
     uint8_t     gkeys[PROTO_COUNCIL_MAX][32];
     int         ngkeys, threshold;
     const char *local_policy;
+    bool        reindex;
 } opts;
 
 /* council_key reads a council public key: 64 hex digits or a .pub file. */
@@ -116,6 +120,7 @@ parse(int argc, char **argv, opts *o)
         { "governance-key", required_argument, NULL, 'g' },
         { "governance-threshold", required_argument, NULL, 'k' },
         { "local-policy", required_argument, NULL, 'P' },
+        { "reindex", no_argument, NULL, 'R' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -204,6 +209,9 @@ parse(int argc, char **argv, opts *o)
         }
         case 'P':
             o->local_policy = optarg;
+            break;
+        case 'R':
+            o->reindex = true;
             break;
         case 'K': {
             char *end;
@@ -576,7 +584,7 @@ main(int argc, char **argv)
     else if (lock_dir(&n, &d) != WEFT_OK || identity(&n, o.domain, &d)
         || (catalog_counts_init(&n) != WEFT_OK
             && weft_diagf(&d, WEFT_ESTORE, "cannot count the catalog"))
-        || (index_check(&n) != WEFT_OK
+        || (index_check(&n, o.reindex) != WEFT_OK
             && weft_diagf(&d, WEFT_ESTORE, "cannot build the search index"))
         || gov_start(&n, (const uint8_t(*)[32]) o.gkeys, o.ngkeys,
             o.threshold ? o.threshold : 1, o.local_policy, &d))

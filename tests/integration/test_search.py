@@ -12,9 +12,9 @@ from harness import Node, main, write  # noqa: E402
 
 
 def product(name, desc="", tags=(), cls=None, owner="team", ifaces=(),
-            completeness=None, freshness=None, fields=()):
-    y = "data-product:\n  name: %s\n  version: 1.0.0\n  owner: %s\n" % (
-        name, owner)
+            completeness=None, freshness=None, fields=(), version="1.0.0"):
+    y = "data-product:\n  name: %s\n  version: %s\n  owner: %s\n" % (
+        name, version, owner)
     if desc:
         y += '  description: "%s"\n' % desc
     if tags:
@@ -130,6 +130,81 @@ def test_relevance_filters_and_errors():
     rc, out, err = n.weft("search", "completeness>=x")
     assert rc == 2 and "column 15" in err, err
     n.answers("malformed queries")
+
+
+QUERIES = ["", "orders", "order*", "cust*", "ledger", "refunds",
+           '"daily ledger"', '"ledger of refunds"', '"gold silver"',
+           "tag:gold", "tag:bronze", "-tag:gold", "class:restricted",
+           "status:deprecated", "status:retired", "status:active",
+           "field:amount", "field:iban", "completeness>=98",
+           "completeness<98", "completeness=97.5", "freshness>1h",
+           "interface:graphql OR interface:streaming", "domain:shop"]
+
+
+def answers(n):
+    """Every query's full answer: ids, order and total."""
+    out = {}
+    for q in QUERIES:
+        doc = n.ok("search", "--limit", "0", "--all", "--", q)
+        out[q] = ([p["id"] for p in doc["products"]], doc["total"])
+    return out
+
+
+def test_index_follows_changes():
+    """The index is changed in the transaction that changes a product:
+    after new versions, words taken out, deprecations and retirements it
+    answers as an index built from scratch (--reindex) does, and a
+    restart builds nothing."""
+    n = Node("ix").start("shop")
+    v1 = [
+        product("orders", "every order placed", tags=["gold", "silver"],
+                cls="internal", completeness=99, fields=["order_id"]),
+        product("ledger", "the daily ledger of refunds", tags=["bronze"],
+                cls="restricted", ifaces=["graphql"], completeness=97.5,
+                freshness="2 hours", fields=["amount", "iban"]),
+        product("customers", "customer profiles", tags=["gold"],
+                ifaces=["streaming"], completeness=95),
+    ]
+    n.publish(*[write("v1-%d.yaml" % i, d) for i, d in enumerate(v1)])
+    assert ids(n, '"daily ledger"') == ["shop/ledger"]
+    assert ids(n, '"ledger of refunds"') == ["shop/ledger"]
+    # Two tags are two texts: no phrase across them.
+    assert ids(n, '"gold silver"') == []
+    assert set(ids(n, "refunds")) == {"shop/ledger"}
+
+    # New versions: words and values taken out and put in.
+    v2 = [
+        product("ledger", "a weekly ledger", tags=["gold"],
+                cls="internal", completeness=99.5, fields=["amount"],
+                version="1.1.0"),
+        product("orders", "every order placed and refunds",
+                tags=["silver"], cls="internal", completeness=97.5,
+                freshness="3 hours", fields=["order_id", "iban"],
+                version="1.1.0"),
+    ]
+    n.publish(*[write("v2-%d.yaml" % i, d) for i, d in enumerate(v2)])
+    assert ids(n, '"daily ledger"') == []
+    assert ids(n, "refunds") == ["shop/orders"]
+    assert set(ids(n, "tag:gold")) == {"shop/ledger", "shop/customers"}
+    assert ids(n, "class:restricted") == []
+    assert ids(n, "field:iban") == ["shop/orders"]
+    assert ids(n, "completeness=97.5") == ["shop/orders"]
+    n.ok("deprecate", "shop/customers", "--reason", "merged")
+    n.ok("retire", "shop/orders")
+    assert ids(n, "status:retired") == ["shop/orders"]
+    before = answers(n)
+    assert before["status:deprecated"] == (["shop/customers"], 1), before
+
+    # A restart reads the index as it is; --reindex builds it anew from
+    # the summaries, and every answer stays the same.
+    n.stop()
+    n.restart()
+    assert "search index built" not in n.log_text()
+    assert answers(n) == before
+    n.stop()
+    n.restart("--reindex")
+    assert "search index built: 3 products" in n.log_text(), n.log_text()
+    assert answers(n) == before
 
 
 if __name__ == "__main__":
