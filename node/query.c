@@ -668,6 +668,58 @@ materialize(scan *s, const cand *h, unsigned flags, pv *items)
     return pv_push(a, items, item);
 }
 
+/*
+ * first_by_id puts into c[*nc..] the need documents of set (count of
+ * them) with the least ids, in id order, their ids read: by walking the
+ * ids in order when set is dense, else by reading every one's id.
+ */
+static weft_err
+first_by_id(scan *s, const uint64_t *set, uint64_t count, size_t need,
+    uint8_t low, cand *c, size_t *nc)
+{
+    size_t   n0 = *nc, got = 0;
+    weft_err err = WEFT_OK;
+
+    if (need > count)
+        need = (size_t) count;
+    if (need == 0)
+        return WEFT_OK;
+    if (count * 10 > need * (s->docs / count + 1)) {
+        walk w = { set, s->nw, need, NULL, 0 };
+
+        if ((w.out = malloc(need * sizeof(*w.out))) == NULL)
+            return WEFT_ENOMEM;
+        err = ix_by_id(s->t, walk_cb, &w);
+        for (size_t i = 0; i < w.n; i++)
+            c[n0 + got++] = (cand) { w.out[i], 0, low, 0, NULL };
+        free(w.out);
+    } else
+        for (size_t i = 0; i < s->nw; i++)
+            for (uint64_t b = set[i]; b; b &= b - 1)
+                c[n0 + got++] = (cand) { (uint32_t) (i * 64
+                                             + (size_t) __builtin_ctzll(b)),
+                    0, low, 0, NULL };
+    for (size_t i = n0; err == WEFT_OK && i < n0 + got; i++) {
+        char id[WEFT_ID_MAX + 1];
+
+        if ((err = ix_id(s->t, c[i].doc, id)) == WEFT_OK
+            && (c[i].id = strdup(id)) == NULL)
+            err = WEFT_ENOMEM;
+    }
+    *nc = n0 + got; /* the caller frees the ids */
+    if (err != WEFT_OK)
+        return err == WEFT_ENOTFOUND ? WEFT_ESTORE : err;
+    qsort(c + n0, got, sizeof(*c), cand_cmp);
+    if (got > need) {
+        for (size_t i = n0 + need; i < n0 + got; i++) {
+            free(c[i].id);
+            c[i].id = NULL;
+        }
+        *nc = n0 + need;
+    }
+    return WEFT_OK;
+}
+
 /* heap_push keeps in h[0..*n) the best k seen (a heap, the worst on
  * top) with c. */
 static void
@@ -736,6 +788,21 @@ rank(scan *s, const uint64_t *m, uint64_t nm, unsigned flags, int64_t limit,
             : 1;
     for (int t = 0; t < s->nterms; t++)
         s->terms[t].idf = idf(s, &s->terms[t]);
+    if (s->nterms == 0 && k > 0) {
+        /* Nothing to score: the active ones by id, then the lowered. */
+        uint64_t *hi = ex, nhi; /* ex is unused without words */
+
+        for (size_t i = 0; i < s->nw; i++) {
+            hi[i] = m[i] & ~low[i];
+            low[i] &= m[i];
+        }
+        nhi = popcount(hi, s->nw);
+        if ((err = first_by_id(s, hi, nhi, k, 0, c, &nc)) == WEFT_OK && nc < k)
+            err = first_by_id(s, low, nm - nhi, k - nc, 1, c, &nc);
+        for (size_t i = 0; err == WEFT_OK && i < nc; i++)
+            err = materialize(s, &c[i], flags, items);
+        goto done;
+    }
     for (size_t i = 0; i < s->nw; i++)
         for (uint64_t bits = m[i]; bits; bits &= bits - 1) {
             uint32_t doc = (uint32_t) (i * 64 + (size_t) __builtin_ctzll(bits));
