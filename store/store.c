@@ -410,31 +410,9 @@ weft_err
 store_range(store_txn *t, store_table tab, const void *prefix, size_t plen,
     const void *from, size_t flen, store_each_fn fn, void *ctx)
 {
-    MDB_cursor *c;
-    MDB_val     k = { flen, (void *) from }, v;
-    int         rc, stop = 0;
-
-    if (plen == 0 || plen > flen || flen > 511
-        || memcmp(prefix, from, plen) != 0)
+    if (plen == 0)
         return WEFT_EINVAL;
-    if (t->s->absent[tab])
-        return WEFT_OK;
-    if ((rc = mdb_cursor_open(t->txn, t->s->dbi[tab], &c)) != 0)
-        return lmdb_err(rc);
-    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    while (rc == 0) {
-        store_val kv = { k.mv_data, k.mv_size }, vv = { v.mv_data, v.mv_size };
-
-        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
-            break;
-        if ((stop = fn(ctx, kv, vv)) != 0)
-            break;
-        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(c);
-    if (stop != 0)
-        return (weft_err) stop;
-    return rc == 0 || rc == MDB_NOTFOUND ? WEFT_OK : lmdb_err(rc);
+    return store_keys(t, tab, prefix, plen, from, flen, fn, ctx);
 }
 
 size_t

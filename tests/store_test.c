@@ -2,6 +2,10 @@
  * store_test.c: the LMDB store. Put, get, delete, prefix walks in both
  * directions (including a prefix ending in 0xff), counts, an aborted
  * transaction leaves nothing, and committed data survives a reopen.
+ * Tables of sorted duplicates: runs added (appended or not), out of
+ * order appends refused, deleting by prefix, counts, runs read back,
+ * seeking, key walks that skip duplicates; a commit hook whose error
+ * aborts the commit.
  */
 #include "store/store.h"
 #include "tests/test.h"
@@ -108,6 +112,111 @@ test_abort_and_errors(store *s)
     store_abort(NULL);
 }
 
+static int
+count_run(void *ctx, const uint8_t *vals, size_t n)
+{
+    size_t *total = ctx;
+
+    (void) vals;
+    *total += n;
+    return 0;
+}
+
+static weft_err
+failing_flush(store_txn *t, void *ctx)
+{
+    (void) ctx;
+    return store_put(t, STORE_META, "hooked", 6, "1", 1) == WEFT_OK
+        ? WEFT_EFULL
+        : WEFT_ESTORE;
+}
+
+static int drops;
+
+static void
+count_drop(void *ctx)
+{
+    (void) ctx;
+    drops++;
+}
+
+static void
+test_dups(store *s)
+{
+    store_txn     *t;
+    uint8_t        vals[3000 * 4];
+    const uint8_t *run;
+    size_t         n, at, total = 0;
+    uint64_t       cnt;
+    seen           a = { 0 };
+    store_val      v;
+
+    for (int i = 0; i < 3000; i++) { /* docnos 0, 2, 4, ... big-endian */
+        vals[4 * i] = 0;
+        vals[4 * i + 1] = 0;
+        vals[4 * i + 2] = (uint8_t) ((2 * i) >> 8);
+        vals[4 * i + 3] = (uint8_t) (2 * i);
+    }
+    CHECK_EQ_INT(store_dup_size(STORE_POST), 4);
+    CHECK_EQ_INT(store_dup_size(STORE_CUR), 0);
+    CHECK(store_begin(s, true, &t) == WEFT_OK);
+    CHECK(
+        store_dup_add(t, STORE_POST, "tgold", 5, vals, 2000, true) == WEFT_OK);
+    CHECK(store_dup_add(t, STORE_POST, "tgold", 5, vals + 8000, 1000, true)
+        == WEFT_OK);
+    /* An append below what the key holds is refused; a plain add is not. */
+    CHECK(store_dup_add(t, STORE_POST, "tgold", 5, vals, 1, true) != WEFT_OK);
+    CHECK(store_dup_add(t, STORE_POST, "tsilver", 7, vals + 4, 1, false)
+        == WEFT_OK);
+    CHECK(store_dup_add(t, STORE_CUR, "x", 1, vals, 1, false) == WEFT_EINVAL);
+    CHECK(store_dup_add(t, STORE_POST, "", 0, vals, 1, false) == WEFT_EINVAL);
+    CHECK(store_dup_del(t, STORE_POST, "tgold", 5, "\0\0\0\2", 4) == WEFT_OK);
+    CHECK(store_dup_del(t, STORE_POST, "tgold", 5, "\0\0\0\3", 4)
+        == WEFT_ENOTFOUND);
+    CHECK(store_dup_del(t, STORE_POST, "tnone", 5, "\0\0\0\0", 4)
+        == WEFT_ENOTFOUND);
+    CHECK(store_commit(t) == WEFT_OK);
+
+    CHECK(store_begin(s, false, &t) == WEFT_OK);
+    CHECK(store_dup_count(t, STORE_POST, "tgold", 5, &cnt) == WEFT_OK);
+    CHECK_EQ_INT(cnt, 2999);
+    CHECK(store_dup_count(t, STORE_POST, "tnone", 5, &cnt) == WEFT_OK);
+    CHECK_EQ_INT(cnt, 0);
+    CHECK(store_dup_each(t, STORE_POST, "tgold", 5, count_run, &total)
+        == WEFT_OK);
+    CHECK_EQ_INT(total, 2999);
+    /* Seek: the first value at or above 5 is 6; none at or above 6000. */
+    CHECK(
+        store_dup_seek(t, STORE_POST, "tgold", 5, "\0\0\0\5", 4, &run, &n, &at)
+        == WEFT_OK);
+    CHECK(at < n && memcmp(run + 4 * at, "\0\0\0\6", 4) == 0);
+    CHECK(store_dup_seek(
+              t, STORE_POST, "tgold", 5, "\0\0\x17\x70", 4, &run, &n, &at)
+        == WEFT_ENOTFOUND);
+    /* Keys once each, however many values they hold. */
+    CHECK(store_keys(t, STORE_POST, "t", 1, "t", 1, collect, &a) == WEFT_OK);
+    CHECK_EQ_INT(a.n, 2);
+    CHECK(strcmp(a.keys[0], "tgold") == 0 && strcmp(a.keys[1], "tsilver") == 0);
+    CHECK(store_dup_bytes(t, &cnt) == WEFT_OK && cnt > 0);
+    store_abort(t);
+
+    /* A hook's error aborts the commit: nothing it or the txn did stays. */
+    drops = 0;
+    CHECK(store_begin(s, true, &t) == WEFT_OK);
+    CHECK(store_put(t, STORE_META, "before", 6, "1", 1) == WEFT_OK);
+    store_hook(t, failing_flush, count_drop, NULL);
+    CHECK(store_commit(t) == WEFT_EFULL);
+    CHECK_EQ_INT(drops, 1);
+    CHECK(store_begin(s, false, &t) == WEFT_OK);
+    CHECK(store_get(t, STORE_META, "before", 6, &v) == WEFT_ENOTFOUND);
+    CHECK(store_get(t, STORE_META, "hooked", 6, &v) == WEFT_ENOTFOUND);
+    store_abort(t);
+    CHECK(store_begin(s, true, &t) == WEFT_OK);
+    store_hook(t, NULL, count_drop, NULL);
+    store_abort(t);
+    CHECK_EQ_INT(drops, 2);
+}
+
 /* A read-only look reads what is there and changes no file. */
 static void
 test_readonly(const char *dir)
@@ -154,6 +263,7 @@ main(void)
     CHECK(store_open(dir, 64u << 20, false, &s, NULL) == WEFT_OK);
     test_walks(s);
     test_abort_and_errors(s);
+    test_dups(s);
     CHECK(store_stats(s, &fb, &ub) == WEFT_OK && fb > 0 && ub > 0);
     store_close(s);
     /* Reopen: what was committed is there. */
