@@ -73,14 +73,15 @@ setbit(uint64_t *bits, size_t nw, uint32_t doc)
  * a prefix's walk over words never meets one). */
 #define IX_TERM_MAX (2 * QUERY_WORD_MAX + 2)
 
+/* A word or a pair, in the document's buffer of words. */
 typedef struct tok {
-    char    w[IX_TERM_MAX + 1];
-    uint8_t f;
+    uint32_t off; /* in ixdoc.buf */
+    uint8_t  f;
 } tok;
 
 typedef struct term {
-    char    w[IX_TERM_MAX + 1];
-    uint8_t tf[QF_COUNT];
+    uint32_t off; /* the word or pair, in ixdoc.buf */
+    uint8_t  tf[QF_COUNT];
 } term;
 
 /* A POST key: kind + value, at most 1 + IX_KEY_PLAIN bytes. */
@@ -90,6 +91,8 @@ typedef struct pkey {
 } pkey;
 
 typedef struct ixdoc {
+    char    *buf; /* the words and pairs, each NUL-terminated */
+    size_t   used, cap;
     tok     *toks;
     size_t   ntoks, captoks;
     term    *terms;
@@ -98,34 +101,64 @@ typedef struct ixdoc {
     size_t   nkeys, capkeys;
     uint16_t len[QF_COUNT];
     uint8_t  field;
-    char     prev[QUERY_WORD_MAX + 1]; /* the text's word before, or "" */
+    int64_t  prev; /* the offset of the text's word before; -1: none */
     weft_err err;
 } ixdoc;
+
+#define TW(d, i) ((d)->buf + (d)->terms[i].off)
 
 static void
 ixdoc_free(ixdoc *d)
 {
+    free(d->buf);
     free(d->toks);
     free(d->terms);
     free(d->keys);
 }
 
-static tok *
-tok_new(ixdoc *d)
+/* tok_add puts a (byte 1, a, space) b into d's buffer as a word of the
+ * current field; returns its offset, -1 when out of memory. */
+static int64_t
+tok_add(ixdoc *d, const char *a, size_t al, const char *b, size_t bl)
 {
+    size_t need = (a ? al + 2 : 0) + bl + 1, off = d->used;
+    char  *p;
+
+    if (d->err)
+        return -1;
+    if (d->used + need > d->cap) {
+        size_t cap = (d->cap + need) * 2;
+
+        if ((p = realloc(d->buf, cap)) == NULL) {
+            d->err = WEFT_ENOMEM;
+            return -1;
+        }
+        d->buf = p;
+        d->cap = cap;
+    }
     if (d->ntoks == d->captoks) {
         size_t cap = d->captoks ? d->captoks * 2 : 256;
-        tok   *p = realloc(d->toks, cap * sizeof(*p));
+        tok   *nt = realloc(d->toks, cap * sizeof(*nt));
 
-        if (p == NULL) {
+        if (nt == NULL) {
             d->err = WEFT_ENOMEM;
-            return NULL;
+            return -1;
         }
-        d->toks = p;
+        d->toks = nt;
         d->captoks = cap;
     }
-    d->toks[d->ntoks].f = d->field;
-    return &d->toks[d->ntoks++];
+    p = d->buf + off;
+    if (a != NULL) {
+        *p++ = '\001';
+        memcpy(p, a, al);
+        p += al;
+        *p++ = ' ';
+    }
+    memcpy(p, b, bl + 1);
+    d->used += need;
+    d->toks[d->ntoks].off = (uint32_t) off;
+    d->toks[d->ntoks++].f = d->field;
+    return (int64_t) off;
 }
 
 /* tok_cb takes a word of the current text, and the pair it makes with
@@ -133,31 +166,40 @@ tok_new(ixdoc *d)
 static void
 tok_cb(void *ctx, const char *w)
 {
-    ixdoc *d = ctx;
-    tok   *t;
+    ixdoc  *d = ctx;
+    size_t  wl = strlen(w);
+    int64_t off;
 
-    if ((t = tok_new(d)) == NULL)
-        return;
-    snprintf(t->w, sizeof(t->w), "%s", w);
     if (d->len[d->field] < UINT16_MAX)
         d->len[d->field]++;
-    if (d->prev[0] != 0 && (t = tok_new(d)) != NULL)
-        snprintf(t->w, sizeof(t->w), "\001%s %s", d->prev, w);
-    snprintf(d->prev, sizeof(d->prev), "%s", w);
+    if ((off = tok_add(d, NULL, 0, w, wl)) < 0)
+        return;
+    if (d->prev >= 0) {
+        /* the buffer may move: copy the word before out of it first */
+        char   pw[QUERY_WORD_MAX + 1];
+        size_t pl = strlen(d->buf + d->prev);
+
+        memcpy(pw, d->buf + d->prev, pl + 1);
+        tok_add(d, pw, pl, w, wl);
+    }
+    d->prev = off;
 }
 
 /* text tokenizes one text s into d's words and pairs. */
 static void
 text(ixdoc *d, const char *s)
 {
-    d->prev[0] = 0;
+    d->prev = -1;
     query_tokens(s, tok_cb, d);
 }
+
+static const char *tok_base; /* for tok_cmp: the loop thread's */
 
 static int
 tok_cmp(const void *x, const void *y)
 {
-    return strcmp(((const tok *) x)->w, ((const tok *) y)->w);
+    return strcmp(
+        tok_base + ((const tok *) x)->off, tok_base + ((const tok *) y)->off);
 }
 
 static pkey *
@@ -319,14 +361,17 @@ analyze(ixdoc *d, const pv *sum)
     if (d->err)
         return d->err;
     /* Words: sorted, one term each with its count per field. */
+    tok_base = d->buf;
     qsort(d->toks, d->ntoks, sizeof(*d->toks), tok_cmp);
     if (d->ntoks && (d->terms = calloc(d->ntoks, sizeof(*d->terms))) == NULL)
         return d->err = WEFT_ENOMEM;
     for (i = 0; i < d->ntoks; i = j) {
-        term *t = &d->terms[d->nterms++];
+        term       *t = &d->terms[d->nterms++];
+        const char *w = d->buf + d->toks[i].off;
 
-        memcpy(t->w, d->toks[i].w, sizeof(t->w));
-        for (j = i; j < d->ntoks && strcmp(d->toks[j].w, t->w) == 0; j++)
+        t->off = d->toks[i].off;
+        for (j = i; j < d->ntoks && strcmp(d->buf + d->toks[j].off, w) == 0;
+             j++)
             if (t->tf[d->toks[j].f] < 255)
                 t->tf[d->toks[j].f]++;
     }
@@ -406,33 +451,48 @@ docs_val(uint8_t v[IX_DOCS_REC], uint32_t doc, const uint16_t len[QF_COUNT])
 
 /* ---- the transaction's batch ----------------------------------------- */
 
-/* A posting waiting for the commit: its key is in the batch's buffer. */
+/*
+ * The batch keeps each distinct key once (a hash table of its keys) with
+ * the list of its postings in the order they came, which is docno order:
+ * at commit only the keys are sorted, and each key's postings go to
+ * LMDB as one run.
+ */
 typedef struct ixent {
-    uint32_t koff;
-    uint16_t klen;
-    uint8_t  tab; /* 0: TERM, 1: POST */
+    uint32_t next; /* the key's next posting; UINT32_MAX: none */
     uint8_t  v[7];
 } ixent;
 
+typedef struct ixkey {
+    uint32_t koff; /* in the batch's key buffer */
+    uint16_t klen;
+    uint8_t  tab; /* 0: TERM, 1: POST */
+    uint32_t head, tail, n;
+} ixkey;
+
 typedef struct ixbatch {
-    uint32_t first, next; /* docnos: the first not yet written; the next */
-    int64_t  len[QF_COUNT];
-    ixent   *e;
-    size_t   n, cap;
-    uint8_t *keys;
-    size_t   kused, kcap;
-    uint8_t *docs;
-    size_t   ndocs, dcap;
-    uint8_t *run; /* the values of one key, for MDB_MULTIPLE */
-    size_t   runcap;
+    uint32_t  first, next; /* docnos: the first not yet written; the next */
+    int64_t   len[QF_COUNT];
+    ixent    *e;
+    size_t    n, cap;
+    ixkey    *k;
+    size_t    nk, capk;
+    uint32_t *slots; /* open addressing: key index + 1; 0 free */
+    size_t    nslots;
+    uint8_t  *keys;
+    size_t    kused, kcap;
+    uint8_t  *docs;
+    size_t    ndocs, dcap;
+    uint8_t  *run; /* the values of one key, for MDB_MULTIPLE */
+    size_t    runcap;
 } ixbatch;
 
-static const ixbatch *sort_b; /* for ent_cmp: the loop thread's */
+static const ixbatch *sort_b; /* for key_cmp: the loop thread's */
 
 static int
-ent_cmp(const void *x, const void *y)
+key_cmp(const void *x, const void *y)
 {
-    const ixent *a = x, *b = y;
+    const ixkey *a = &sort_b->k[*(const uint32_t *) x];
+    const ixkey *b = &sort_b->k[*(const uint32_t *) y];
     int          c;
 
     if (a->tab != b->tab)
@@ -441,14 +501,17 @@ ent_cmp(const void *x, const void *y)
         a->klen < b->klen ? a->klen : b->klen);
     if (c == 0 && a->klen != b->klen)
         c = a->klen < b->klen ? -1 : 1;
-    return c ? c : memcmp(a->v, b->v, 4);
+    return c;
 }
 
-static bool
-same_key(const ixbatch *b, const ixent *x, const ixent *y)
+static uint32_t
+key_hash(int tab, const uint8_t *k, size_t n)
 {
-    return x->tab == y->tab && x->klen == y->klen
-        && memcmp(b->keys + x->koff, b->keys + y->koff, x->klen) == 0;
+    uint32_t h = 2166136261u ^ (uint32_t) tab;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ k[i]) * 16777619u;
+    return h;
 }
 
 static void
@@ -459,6 +522,8 @@ batch_free(void *ctx)
     if (b == NULL)
         return;
     free(b->e);
+    free(b->k);
+    free(b->slots);
     free(b->keys);
     free(b->docs);
     free(b->run);
@@ -492,29 +557,38 @@ flush(store_txn *t, void *ctx)
     weft_err err = WEFT_OK;
     size_t   i, j;
 
+    uint32_t *order = NULL;
+
     if (b->first == b->next && b->n == 0)
         return WEFT_OK;
+    if (b->nk > 0 && (order = malloc(b->nk * sizeof(*order))) == NULL)
+        return WEFT_ENOMEM;
+    for (i = 0; i < b->nk; i++)
+        order[i] = (uint32_t) i;
     sort_b = b;
-    qsort(b->e, b->n, sizeof(*b->e), ent_cmp);
-    for (i = 0; err == WEFT_OK && i < b->n; i = j) {
-        store_table tab = b->e[i].tab ? STORE_POST : STORE_TERM;
-        size_t      sz = store_dup_size(tab);
+    qsort(order, b->nk, sizeof(*order), key_cmp);
+    for (i = 0; err == WEFT_OK && i < b->nk; i++) {
+        const ixkey *k = &b->k[order[i]];
+        store_table  tab = k->tab ? STORE_POST : STORE_TERM;
+        size_t       sz = store_dup_size(tab);
 
-        for (j = i + 1; j < b->n && same_key(b, &b->e[i], &b->e[j]); j++)
-            ;
-        if ((j - i) * sz > b->runcap) {
-            uint8_t *p = realloc(b->run, (j - i) * sz);
+        if (k->n * sz > b->runcap) {
+            uint8_t *p = realloc(b->run, k->n * sz);
 
-            if (p == NULL)
+            if (p == NULL) {
+                free(order);
                 return WEFT_ENOMEM;
+            }
             b->run = p;
-            b->runcap = (j - i) * sz;
+            b->runcap = k->n * sz;
         }
-        for (size_t k = i; k < j; k++)
-            memcpy(b->run + (k - i) * sz, b->e[k].v, sz);
+        j = 0;
+        for (uint32_t e = k->head; e != UINT32_MAX; e = b->e[e].next)
+            memcpy(b->run + j++ * sz, b->e[e].v, sz);
         err = store_dup_add(
-            t, tab, b->keys + b->e[i].koff, b->e[i].klen, b->run, j - i, true);
+            t, tab, b->keys + k->koff, k->klen, b->run, k->n, true);
     }
+    free(order);
     if (err == WEFT_OK && b->ndocs > 0)
         err = store_dup_add(t, STORE_DOCS, "d", 1, b->docs, b->ndocs, true);
     be32(nx, b->next);
@@ -522,6 +596,9 @@ flush(store_txn *t, void *ctx)
         && (err = store_put(t, STORE_META, "ix_next", 7, nx, 4)) == WEFT_OK)
         err = meta_lens(t, b->len);
     b->n = 0;
+    b->nk = 0;
+    if (b->slots != NULL)
+        memset(b->slots, 0, b->nslots * sizeof(*b->slots));
     b->kused = 0;
     b->ndocs = 0;
     memset(b->len, 0, sizeof(b->len));
@@ -547,35 +624,94 @@ batch_of(store_txn *t, weft_err *err)
     return b;
 }
 
+/* grow_slots doubles the hash table and puts every key in again. */
+static weft_err
+grow_slots(ixbatch *b)
+{
+    size_t    n = b->nslots ? b->nslots * 2 : 4096;
+    uint32_t *s = calloc(n, sizeof(*s));
+
+    if (s == NULL)
+        return WEFT_ENOMEM;
+    for (size_t i = 0; i < b->nk; i++) {
+        size_t h = key_hash(b->k[i].tab, b->keys + b->k[i].koff, b->k[i].klen)
+            & (n - 1);
+
+        while (s[h] != 0)
+            h = (h + 1) & (n - 1);
+        s[h] = (uint32_t) i + 1;
+    }
+    free(b->slots);
+    b->slots = s;
+    b->nslots = n;
+    return WEFT_OK;
+}
+
 static weft_err
 batch_add(ixbatch *b, int tab, const void *key, size_t klen, const uint8_t v[7])
 {
-    ixent *e;
+    ixkey   *k = NULL;
+    size_t   h;
+    weft_err err;
 
+    if (b->nk * 2 >= b->nslots && (err = grow_slots(b)) != WEFT_OK)
+        return err;
+    h = key_hash(tab, key, klen) & (b->nslots - 1);
+    for (; b->slots[h] != 0; h = (h + 1) & (b->nslots - 1)) {
+        ixkey *c = &b->k[b->slots[h] - 1];
+
+        if (c->tab == tab && c->klen == klen
+            && memcmp(b->keys + c->koff, key, klen) == 0) {
+            k = c;
+            break;
+        }
+    }
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 4096;
+        ixent *e = realloc(b->e, cap * sizeof(*e));
 
-        if ((e = realloc(b->e, cap * sizeof(*e))) == NULL)
+        if (e == NULL)
             return WEFT_ENOMEM;
         b->e = e;
         b->cap = cap;
     }
-    if (b->kused + klen > b->kcap) {
-        size_t   cap = (b->kcap + klen) * 2;
-        uint8_t *p = realloc(b->keys, cap);
+    if (k == NULL) { /* a new key */
+        if (b->nk == b->capk) {
+            size_t cap = b->capk ? b->capk * 2 : 1024;
+            ixkey *nk = realloc(b->k, cap * sizeof(*nk));
 
-        if (p == NULL)
-            return WEFT_ENOMEM;
-        b->keys = p;
-        b->kcap = cap;
+            if (nk == NULL)
+                return WEFT_ENOMEM;
+            b->k = nk;
+            b->capk = cap;
+        }
+        if (b->kused + klen > b->kcap) {
+            size_t   cap = (b->kcap + klen) * 2;
+            uint8_t *p = realloc(b->keys, cap);
+
+            if (p == NULL)
+                return WEFT_ENOMEM;
+            b->keys = p;
+            b->kcap = cap;
+        }
+        k = &b->k[b->nk];
+        k->koff = (uint32_t) b->kused;
+        k->klen = (uint16_t) klen;
+        k->tab = (uint8_t) tab;
+        k->head = k->tail = UINT32_MAX;
+        k->n = 0;
+        memcpy(b->keys + b->kused, key, klen);
+        b->kused += klen;
+        b->slots[h] = (uint32_t) ++b->nk;
     }
-    e = &b->e[b->n++];
-    e->koff = (uint32_t) b->kused;
-    e->klen = (uint16_t) klen;
-    e->tab = (uint8_t) tab;
-    memcpy(e->v, v, 7);
-    memcpy(b->keys + b->kused, key, klen);
-    b->kused += klen;
+    b->e[b->n].next = UINT32_MAX;
+    memcpy(b->e[b->n].v, v, 7);
+    if (k->tail == UINT32_MAX)
+        k->head = (uint32_t) b->n;
+    else
+        b->e[k->tail].next = (uint32_t) b->n;
+    k->tail = (uint32_t) b->n++;
+    k->n++;
     return WEFT_OK;
 }
 
@@ -588,7 +724,7 @@ add_new(store_txn *t, ixbatch *b, uint32_t doc, const ixdoc *d)
 
     for (size_t i = 0; err == WEFT_OK && i < d->nterms; i++) {
         term_val(v, doc, d->terms[i].tf);
-        err = batch_add(b, 0, d->terms[i].w, strlen(d->terms[i].w), v);
+        err = batch_add(b, 0, TW(d, i), strlen(TW(d, i)), v);
     }
     be32(v, doc);
     for (size_t i = 0; err == WEFT_OK && i < d->nkeys; i++)
@@ -612,12 +748,13 @@ add_new(store_txn *t, ixbatch *b, uint32_t doc, const ixdoc *d)
     return WEFT_OK;
 }
 
+/* term_cmp orders term i of o against term j of d: word, then counts. */
 static int
-term_cmp(const term *a, const term *b)
+term_cmp(const ixdoc *o, size_t i, const ixdoc *d, size_t j)
 {
-    int c = strcmp(a->w, b->w);
+    int c = strcmp(TW(o, i), TW(d, j));
 
-    return c ? c : memcmp(a->tf, b->tf, QF_COUNT);
+    return c ? c : memcmp(o->terms[i].tf, d->terms[j].tf, QF_COUNT);
 }
 
 /* update changes document doc from what old put in to what d puts in:
@@ -632,18 +769,16 @@ update(store_txn *t, uint32_t doc, const ixdoc *o, const ixdoc *d)
 
     be32(v, doc);
     while (err == WEFT_OK && (i < o->nterms || j < d->nterms)) {
-        int c = i == o->nterms ? 1
-            : j == d->nterms   ? -1
-                               : term_cmp(&o->terms[i], &d->terms[j]);
+        int c = i == o->nterms ? 1 : j == d->nterms ? -1 : term_cmp(o, i, d, j);
 
         if (c < 0) {
             err = store_dup_del(
-                t, STORE_TERM, o->terms[i].w, strlen(o->terms[i].w), v, 4);
+                t, STORE_TERM, TW(o, i), strlen(TW(o, i)), v, 4);
             i++;
         } else if (c > 0) {
             term_val(v, doc, d->terms[j].tf);
-            err = store_dup_add(t, STORE_TERM, d->terms[j].w,
-                strlen(d->terms[j].w), v, 1, false);
+            err = store_dup_add(
+                t, STORE_TERM, TW(d, j), strlen(TW(d, j)), v, 1, false);
             j++;
         } else {
             i++;
