@@ -511,16 +511,67 @@ walk_cb(void *ctx, uint32_t doc)
 }
 
 /*
+ * first_by_id puts into c[*nc..] the need documents of set (count of
+ * them) with the least ids, in id order, their ids read: by walking the
+ * ids in order when set is dense, else by reading every one's id.
+ */
+static weft_err
+first_by_id(scan *s, const uint64_t *set, uint64_t count, size_t need,
+    uint8_t low, cand *c, size_t *nc)
+{
+    size_t   n0 = *nc, got = 0;
+    weft_err err = WEFT_OK;
+
+    if (need > count)
+        need = (size_t) count;
+    if (need == 0)
+        return WEFT_OK;
+    /* Reading an id costs about what ten steps of the walk do. */
+    if (count * 10 > need * (s->docs / count + 1)) {
+        walk w = { set, s->nw, need, NULL, 0 };
+
+        if ((w.out = malloc(need * sizeof(*w.out))) == NULL)
+            return WEFT_ENOMEM;
+        err = ix_by_id(s->t, walk_cb, &w);
+        for (size_t i = 0; i < w.n; i++)
+            c[n0 + got++] = (cand) { w.out[i], 0, low, 0, NULL };
+        free(w.out);
+    } else
+        for (size_t i = 0; i < s->nw; i++)
+            for (uint64_t b = set[i]; b; b &= b - 1)
+                c[n0 + got++] = (cand) { (uint32_t) (i * 64
+                                             + (size_t) __builtin_ctzll(b)),
+                    0, low, 0, NULL };
+    for (size_t i = n0; err == WEFT_OK && i < n0 + got; i++) {
+        char id[WEFT_ID_MAX + 1];
+
+        if ((err = ix_id(s->t, c[i].doc, id)) == WEFT_OK
+            && (c[i].id = strdup(id)) == NULL)
+            err = WEFT_ENOMEM;
+    }
+    *nc = n0 + got; /* the caller frees the ids */
+    if (err != WEFT_OK)
+        return err == WEFT_ENOTFOUND ? WEFT_ESTORE : err;
+    qsort(c + n0, got, sizeof(*c), cand_cmp);
+    if (got > need) {
+        for (size_t i = n0 + need; i < n0 + got; i++) {
+            free(c[i].id);
+            c[i].id = NULL;
+        }
+        *nc = n0 + need;
+    }
+    return WEFT_OK;
+}
+
+/*
  * top picks the best limit of c[0..n) (all with limit 0) into c[0..*m),
- * sorted, their ids read. Ties with the last one picked go by id: read
- * from each tied match when few tie, else by walking the ids in order
- * until enough of the tied ones have passed (a filter-only query ties
- * every match).
+ * sorted, their ids read. Ties with the last one picked go by id
+ * (first_by_id).
  */
 static weft_err
 top(scan *s, cand *c, size_t n, size_t limit, size_t *m)
 {
-    size_t   k = limit == 0 || limit > n ? n : limit, nb = 0, ng = 0, need;
+    size_t   k = limit == 0 || limit > n ? n : limit, nb = 0;
     cand     kth;
     weft_err err;
 
@@ -528,9 +579,14 @@ top(scan *s, cand *c, size_t n, size_t limit, size_t *m)
     if (k == 0)
         return WEFT_OK;
     if (k < n) {
+        uint64_t *tied = bm_new(s), ntied = 0;
+        size_t    nc;
+
+        if (tied == NULL)
+            return WEFT_ENOMEM;
         select_kth(c, n, k - 1);
         kth = c[k - 1];
-        /* c[0..nb): better than the k-th; then every one tied with it. */
+        /* c[0..nb): better than the k-th; the ones tied with it go by id. */
         for (size_t i = 0; i < n; i++) {
             int r = rank_cmp(&c[i], &kth);
 
@@ -541,53 +597,27 @@ top(scan *s, cand *c, size_t n, size_t limit, size_t *m)
                 c[i] = tmp;
             }
         }
-        ng = nb;
         for (size_t i = nb; i < n; i++)
             if (rank_cmp(&c[i], &kth) == 0) {
-                cand tmp = c[ng];
-
-                c[ng++] = c[i];
-                c[i] = tmp;
+                tied[c[i].doc / 64] |= (uint64_t) 1 << (c[i].doc % 64);
+                ntied++;
             }
-        need = k - nb;
-        /* Reading an id costs about what ten steps of the walk do. */
-        if ((ng - nb) * 10 > need * ((size_t) s->docs / (ng - nb) + 1)) {
-            uint64_t *bits = bm_new(s);
-            walk      w = { bits, s->nw, need, NULL, 0 };
-
-            if (bits == NULL
-                || (w.out = malloc(need * sizeof(*w.out))) == NULL) {
-                free(bits);
-                return WEFT_ENOMEM;
-            }
-            for (size_t i = nb; i < ng; i++)
-                bits[c[i].doc / 64] |= (uint64_t) 1 << (c[i].doc % 64);
-            err = ix_by_id(s->t, walk_cb, &w);
-            if (err == WEFT_OK) { /* the walk's picks go first */
-                size_t j = nb;
-
-                memset(bits, 0, s->nw * sizeof(uint64_t));
-                for (size_t i = 0; i < w.n; i++)
-                    bits[w.out[i] / 64] |= (uint64_t) 1 << (w.out[i] % 64);
-                for (size_t i = nb; i < ng; i++)
-                    if (bits[c[i].doc / 64] >> (c[i].doc % 64) & 1) {
-                        cand tmp = c[j];
-
-                        c[j++] = c[i];
-                        c[i] = tmp;
-                    }
-                ng = j;
-            }
-            free(bits);
-            free(w.out);
-            if (err != WEFT_OK)
-                return err;
+        nc = nb;
+        err = first_by_id(s, tied, ntied, k - nb, kth.low, c, &nc);
+        free(tied);
+        for (size_t i = nb; i < nc; i++) {
+            c[i].exact = kth.exact;
+            c[i].score = kth.score;
         }
-        n = ng;
+        if (err != WEFT_OK)
+            return err;
+        n = nc;
     }
     for (size_t i = 0; i < n; i++) {
         char id[WEFT_ID_MAX + 1];
 
+        if (c[i].id != NULL) /* read by first_by_id */
+            continue;
         if ((err = ix_id(s->t, c[i].doc, id)) != WEFT_OK)
             return err == WEFT_ENOTFOUND ? WEFT_ESTORE : err;
         if ((c[i].id = strdup(id)) == NULL)
@@ -666,58 +696,6 @@ materialize(scan *s, const cand *h, unsigned flags, pv *items)
             return WEFT_ENOMEM;
     }
     return pv_push(a, items, item);
-}
-
-/*
- * first_by_id puts into c[*nc..] the need documents of set (count of
- * them) with the least ids, in id order, their ids read: by walking the
- * ids in order when set is dense, else by reading every one's id.
- */
-static weft_err
-first_by_id(scan *s, const uint64_t *set, uint64_t count, size_t need,
-    uint8_t low, cand *c, size_t *nc)
-{
-    size_t   n0 = *nc, got = 0;
-    weft_err err = WEFT_OK;
-
-    if (need > count)
-        need = (size_t) count;
-    if (need == 0)
-        return WEFT_OK;
-    if (count * 10 > need * (s->docs / count + 1)) {
-        walk w = { set, s->nw, need, NULL, 0 };
-
-        if ((w.out = malloc(need * sizeof(*w.out))) == NULL)
-            return WEFT_ENOMEM;
-        err = ix_by_id(s->t, walk_cb, &w);
-        for (size_t i = 0; i < w.n; i++)
-            c[n0 + got++] = (cand) { w.out[i], 0, low, 0, NULL };
-        free(w.out);
-    } else
-        for (size_t i = 0; i < s->nw; i++)
-            for (uint64_t b = set[i]; b; b &= b - 1)
-                c[n0 + got++] = (cand) { (uint32_t) (i * 64
-                                             + (size_t) __builtin_ctzll(b)),
-                    0, low, 0, NULL };
-    for (size_t i = n0; err == WEFT_OK && i < n0 + got; i++) {
-        char id[WEFT_ID_MAX + 1];
-
-        if ((err = ix_id(s->t, c[i].doc, id)) == WEFT_OK
-            && (c[i].id = strdup(id)) == NULL)
-            err = WEFT_ENOMEM;
-    }
-    *nc = n0 + got; /* the caller frees the ids */
-    if (err != WEFT_OK)
-        return err == WEFT_ENOTFOUND ? WEFT_ESTORE : err;
-    qsort(c + n0, got, sizeof(*c), cand_cmp);
-    if (got > need) {
-        for (size_t i = n0 + need; i < n0 + got; i++) {
-            free(c[i].id);
-            c[i].id = NULL;
-        }
-        *nc = n0 + need;
-    }
-    return WEFT_OK;
 }
 
 /* heap_push keeps in h[0..*n) the best k seen (a heap, the worst on
@@ -880,8 +858,9 @@ query_search(node *n, pv_arena *a, const char *text, const char *domain,
         err = WEFT_ENOMEM;
         goto done;
     }
-    for (uint32_t i = 0; i < s.docs; i++)
-        u[i / 64] |= (uint64_t) 1 << (i % 64);
+    memset(u, 0xff, s.docs / 64 * sizeof(uint64_t));
+    if (s.docs % 64)
+        u[s.docs / 64] = ((uint64_t) 1 << (s.docs % 64)) - 1;
     if ((err = ix_verdict(t, 3, tmp, s.nw)) != WEFT_OK
         || (!(flags & QUERY_ALL) && (err = ix_verdict(t, 2, tmp, s.nw))))
         goto done;

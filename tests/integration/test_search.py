@@ -192,6 +192,13 @@ def test_index_follows_changes():
     n.ok("deprecate", "shop/customers", "--reason", "merged")
     n.ok("retire", "shop/orders")
     assert ids(n, "status:retired") == ["shop/orders"]
+    # Ties at the limit go by id.
+    twins = [product("tie-" + c, "twin data") for c in "edcba"]
+    n.publish(*[write("t-%d.yaml" % i, d) for i, d in enumerate(twins)])
+    doc = n.ok("search", "--limit", "2", "twin")
+    assert [p["id"] for p in doc["products"]] == ["shop/tie-a",
+                                                  "shop/tie-b"], doc
+    assert doc["total"] == 5, doc
     before = answers(n)
     assert before["status:deprecated"] == (["shop/customers"], 1), before
 
@@ -203,7 +210,7 @@ def test_index_follows_changes():
     assert answers(n) == before
     n.stop()
     n.restart("--reindex")
-    assert "search index built: 3 products" in n.log_text(), n.log_text()
+    assert "search index built: 8 products" in n.log_text(), n.log_text()
     assert answers(n) == before
 
 
