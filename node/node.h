@@ -52,12 +52,14 @@ typedef struct node {
     crypto_key *key;
     store      *st;
     server     *srv;
-    mesh       *mesh;    /* peers; NULL without --listen or --peer */
-    vpool      *vp;      /* helpers that check signatures; may be NULL */
-    gov        *gov;     /* governance: council, policy (governance.c) */
-    watchers   *watch;   /* subscriptions waiting for news (watch.c) */
-    int64_t     started; /* unix seconds */
-    int         lock_fd;
+    mesh       *mesh;        /* peers; NULL without --listen or --peer */
+    vpool      *vp;          /* helpers that check signatures; may be NULL */
+    gov        *gov;         /* governance: council, policy (governance.c) */
+    watchers   *watch;       /* subscriptions waiting for news (watch.c) */
+    int64_t     started;     /* unix seconds */
+    uint64_t    search_keep; /* bytes of store left mapped after a CLI
+                                request (--search-cache) */
+    int lock_fd;
 } node;
 
 /* ---- the catalog (catalog.c) ---------------------------------------- */

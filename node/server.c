@@ -127,8 +127,7 @@ answer(server *s, work *w)
      * search): drop the pages it mapped once they add up, at a higher
      * mark on the CLI socket (searches). It may have stored news too:
      * watchers run again if so. */
-    store_trim(
-        s->n->st, s == s->n->srv ? STORE_MAPPED_SEARCH_MAX : STORE_MAPPED_MAX);
+    store_trim(s->n->st, s == s->n->srv ? s->n->search_keep : STORE_MAPPED_MAX);
     watch_kick(s->n);
 }
 

@@ -52,6 +52,9 @@ static const char usage[]
       "  --governance-threshold K\n"
       "                     council signatures a policy needs (default 1)\n"
       "  --local-policy FILE local rules that tighten the global policy\n"
+      "  --search-cache MIB store pages a node keeps mapped after a search\n"
+      "                     (default 64, 8 to 65536): a search that finds\n"
+      "                     its index pages mapped takes no page faults\n"
       "  --reindex          build the search index again from the stored\n"
       "                     summaries before serving (it is kept up to date\n"
       "                     as they change; this is for repairs)\n"
@@ -74,6 +77,7 @@ typedef struct opts {
     int         ngkeys, threshold;
     const char *local_policy;
     bool        reindex;
+    uint64_t    search_mib;
 } opts;
 
 /* council_key reads a council public key: 64 hex digits or a .pub file. */
@@ -121,6 +125,7 @@ parse(int argc, char **argv, opts *o)
         { "governance-threshold", required_argument, NULL, 'k' },
         { "local-policy", required_argument, NULL, 'P' },
         { "reindex", no_argument, NULL, 'R' },
+        { "search-cache", required_argument, NULL, 'C' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -213,6 +218,20 @@ parse(int argc, char **argv, opts *o)
         case 'R':
             o->reindex = true;
             break;
+        case 'C': {
+            char *end;
+            long  mib = strtol(optarg, &end, 10);
+
+            if (*end != 0 || end == optarg || mib < 8 || mib > 65536) {
+                fprintf(stderr,
+                    "weftd: --search-cache '%s': expected MiB from 8 to "
+                    "65536\n",
+                    optarg);
+                return 2;
+            }
+            o->search_mib = (uint64_t) mib;
+            break;
+        }
         case 'K': {
             char *end;
             long  k = strtol(optarg, &end, 10);
@@ -578,6 +597,7 @@ main(int argc, char **argv)
         return 1;
     }
     n.started = (int64_t) time(NULL);
+    n.search_keep = o.search_mib ? o.search_mib << 20 : STORE_MAPPED_SEARCH_MAX;
     rc = 1;
     if (crypto_init() != WEFT_OK)
         log_msg(LOG_ERROR, "libsodium failed to initialize");

@@ -249,6 +249,10 @@ def test_help_and_usage_errors():
     assert rc == 2 and "--data" in err, (rc, err)
     rc, out, err = weftd_cli("run", "--data", d, "--log-level", "loud")
     assert rc == 2 and "--log-level" in err, (rc, err)
+    for bad in ("7", "65537", "64k", ""):
+        rc, out, err = weftd_cli("run", "--data", d, "--search-cache", bad)
+        assert rc == 2 and "--search-cache '%s'" % bad in err, (bad, rc, err)
+    assert not os.path.exists(d), "a usage error created %s" % d
 
 
 def test_help_for_an_unknown_command_is_an_error():

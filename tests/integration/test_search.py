@@ -203,10 +203,14 @@ def test_index_follows_changes():
     assert before["status:deprecated"] == (["shop/customers"], 1), before
 
     # A restart reads the index as it is; --reindex builds it anew from
-    # the summaries, and every answer stays the same.
+    # the summaries, and every answer stays the same, whatever part of
+    # the store stays mapped between searches (--search-cache).
     n.stop()
     n.restart()
     assert "search index built" not in n.log_text()
+    assert answers(n) == before
+    n.stop()
+    n.restart("--search-cache", "8")
     assert answers(n) == before
     n.stop()
     n.restart("--reindex")
