@@ -904,7 +904,7 @@ mesh_start(node *n, void *loop, const char *url, const char *const *peers,
             return weft_diagf(
                 d, err, "--listen %s: %s", url, weft_strerror(err));
         if ((err = server_start(
-                 n, loop, url, MESH_MSG_MAX, mesh_handle, &m->srv, d)))
+                 n, loop, url, MESH_MSG_MAX, true, mesh_handle, &m->srv, d)))
             return err;
     }
     for (int i = 0; i < npeers; i++)

@@ -63,7 +63,7 @@ banned(mesh *m, const uint8_t *key)
 
 /* ban shuts a misbehaving key out, twice as long each time. */
 static void
-ban(mesh *m, const uint8_t *key, const char *domain)
+ban(mesh *m, const uint8_t *key, const char *domain, const char *why)
 {
     int slot = 0;
 
@@ -85,14 +85,13 @@ ban(mesh *m, const uint8_t *key, const char *domain)
                 : m->bans[slot].dur_ms * 2)
         : MESH_BAN_MIN_MS;
     m->bans[slot].until_ms = mesh__now_ms() + m->bans[slot].dur_ms;
-    log_msg(LOG_WARN,
-        "peer of domain '%s' refused %d times: shut out for "
-        "%llu ms",
-        domain, MESH_REFUSALS_MAX, (unsigned long long) m->bans[slot].dur_ms);
+    log_msg(LOG_WARN, "peer of domain '%s' %s: its key is shut out for %llu ms",
+        domain, why, (unsigned long long) m->bans[slot].dur_ms);
 }
 
 static weft_err
-on_hello(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
+on_hello(
+    mesh *m, const pv *req, pv_arena *a, pv *rep, server_req *r, weft_diag *d)
 {
     node       *n = m->n;
     const pv   *key = pv_get(req, "key"), *nonce = pv_get(req, "nonce");
@@ -106,10 +105,16 @@ on_hello(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
         || key->type != PV_BIN || key->u.s.len != 32 || nonce == NULL
         || nonce->type != PV_BIN || nonce->u.s.len != 32 || peers == NULL)
         return weft_diagf(d, WEFT_EINVAL, "hello: expected domain, key, nonce");
-    if (banned(m, (const uint8_t *) key->u.s.p))
+    if (banned(m, (const uint8_t *) key->u.s.p)) {
+        server_drop(r, "hello from a key that is shut out");
         return weft_diagf(d, WEFT_ESTATE,
             "hello: this key misbehaved and is shut out for %llu ms",
             (unsigned long long) banned(m, (const uint8_t *) key->u.s.p));
+    }
+    /* A hello costs us a signature and a session: one that is not
+     * followed by an auth counts against the connection, as an error
+     * does (an honest peer says hello once, then auth). */
+    server_strike(r, "said hello too many times without auth");
     s = session_new(m);
     snprintf(s->domain, sizeof(s->domain), "%s", dom);
     memcpy(s->key, key->u.s.p, 32);
@@ -140,7 +145,7 @@ on_hello(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
 }
 
 static weft_err
-on_auth(mesh *m, session *s, const pv *req, weft_diag *d)
+on_auth(mesh *m, session *s, const pv *req, server_req *r, weft_diag *d)
 {
     const pv *sig = pv_get(req, "sig");
     uint8_t   msg[96];
@@ -153,13 +158,23 @@ on_auth(mesh *m, session *s, const pv *req, weft_diag *d)
     memcpy(msg + 64, s->key, 32);
     if (crypto_verify_msg(
             s->key, HELLO_PREFIX, msg, 96, (const uint8_t *) sig->u.s.p)
-        != WEFT_OK)
+        != WEFT_OK) {
+        /* The key is not proven: shutting it out would let anyone shut
+         * out an honest peer's key. The connection goes. */
+        s->used = false;
+        server_drop(r, "its key proof does not verify");
         return weft_diagf(d, WEFT_EBADSIG,
             "auth: the key proof does not "
             "verify");
-    if ((err = mesh__bind(m->n, s->domain, s->key)) != WEFT_OK)
+    }
+    if ((err = mesh__bind(m->n, s->domain, s->key)) != WEFT_OK) {
+        /* A proven key claims a domain another key holds. */
+        ban(m, s->key, s->domain, "claimed a domain bound to another key");
+        s->used = false;
+        server_drop(r, "its key claims a domain bound to another key");
         return weft_diagf(
             d, err, "auth: domain '%s' is bound to another key", s->domain);
+    }
     s->authed = true;
     return WEFT_OK;
 }
@@ -177,7 +192,8 @@ policy_of(const pv *heads)
 }
 
 static weft_err
-on_request(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
+on_request(
+    mesh *m, const pv *req, pv_arena *a, pv *rep, server_req *r, weft_diag *d)
 {
     const char *op = pv_getstr(req, "op");
     session    *s;
@@ -187,7 +203,7 @@ on_request(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
     if (op == NULL)
         return weft_diagf(d, WEFT_EINVAL, "expected an 'op'");
     if (strcmp(op, "hello") == 0)
-        return on_hello(m, req, a, rep, d);
+        return on_hello(m, req, a, rep, r, d);
     if ((s = session_find(m, req)) == NULL)
         return weft_diagf(d, WEFT_ESTATE, "no such session: say hello");
     s->last_ms = mesh__now_ms();
@@ -196,7 +212,7 @@ on_request(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
     if (s->refusals >= MESH_REFUSALS_MAX)
         return weft_diagf(d, WEFT_ESTATE, "session closed: too many refusals");
     if (strcmp(op, "auth") == 0)
-        return on_auth(m, s, req, d);
+        return on_auth(m, s, req, r, d);
     if (!s->authed)
         return weft_diagf(d, WEFT_ESTATE, "session not authenticated");
     if (strcmp(op, "push") == 0) {
@@ -256,8 +272,10 @@ on_request(mesh *m, const pv *req, pv_arena *a, pv *rep, weft_diag *d)
     s->refusals += refused;
     m->refused += refused;
     if (s->refusals >= MESH_REFUSALS_MAX) {
-        ban(m, s->key, s->domain);
+        ban(m, s->key, s->domain,
+            "sent too many refused summaries (MESH_REFUSALS_MAX)");
         s->used = false; /* the session ends: a new hello is refused */
+        server_drop(r, "too many refused summaries: its key is shut out");
     }
     if (err == WEFT_OK)
         err = pv_setint(a, rep, "refused", (int64_t) refused);
@@ -274,18 +292,24 @@ mesh_handle(
     weft_diag d = { "" };
     weft_err  err;
 
-    (void) later;
     if (a == NULL || (rep = pv_map(a)) == NULL) {
         pv_arena_free(a);
         return true;
     }
-    if ((err = proto_decode(a, p, len, &req, &d)) == WEFT_OK)
-        err = req->type == PV_MAP ? on_request(m, req, a, rep, &d)
-                                  : weft_diagf(&d, WEFT_EINVAL, "not a map");
+    /* What is not a peer message at all closes the connection: no
+     * version of weft sends it. */
+    if ((err = proto_decode(a, p, len, &req, &d)) != WEFT_OK
+        || req->type != PV_MAP) {
+        server_drop(later, "not a peer-protocol message (a msgpack map)");
+        if (err == WEFT_OK)
+            err = weft_diagf(&d, WEFT_EINVAL, "not a map");
+    } else
+        err = on_request(m, req, a, rep, later, &d);
     if (err == WEFT_OK)
         err = pv_set(a, rep, "ok", pv_bool(a, true));
     if (err != WEFT_OK) {
         m->refused++;
+        server_strike(later, "too many refused requests in a row");
         log_msg(LOG_DEBUG, "peer request refused: %s", d.msg);
         rep = pv_map(a);
         pv_set(a, rep, "ok", pv_bool(a, false));

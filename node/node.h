@@ -325,12 +325,34 @@ typedef bool (*server_fn)(
 void server_reply(server_req *r, const weft_buf *out);
 
 /*
+ * The bounds of a guarded socket (the peer socket; the CLI socket, mode
+ * 0600, has none): connections held at once (more are closed as they
+ * come), how long a connection may go without a whole request (one that
+ * stalls mid-message, or says nothing, is closed), and how many error
+ * replies in a row a connection gets before it is closed.
+ */
+#define SERVER_PIPES_MAX   256
+#define SERVER_IDLE_MS     15000
+#define SERVER_STRIKES_MAX 8
+
+/*
+ * server_strike counts an error reply against r's connection (a request
+ * answered without error clears the count; at SERVER_STRIKES_MAX it is
+ * dropped); server_drop closes r's connection once the fn's reply (which
+ * says why) is sent. Both only act on a guarded socket; the reason goes
+ * to the log with the remote address.
+ */
+void server_strike(server_req *r, const char *why);
+void server_drop(server_req *r, const char *why);
+
+/*
  * server_start serves fn on a REP socket listening at url (an ipc:// file
- * gets mode 0600) with frames capped at maxmsg. *out is set even when it
- * fails, for server_stop to clean up.
+ * gets mode 0600) with frames capped at maxmsg; guarded sockets get the
+ * bounds above. *out is set even when it fails, for server_stop to clean
+ * up.
  */
 weft_err server_start(node *n, void *loop, const char *url, size_t maxmsg,
-    server_fn fn, server **out, weft_diag *d);
+    bool guarded, server_fn fn, server **out, weft_diag *d);
 
 /* server_stop stops the socket; safe to call once the loop is stopping. */
 void server_stop(server *s);

@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -507,7 +508,8 @@ run(node *n, uv_loop_t *loop, const opts *o)
 
     snprintf(url, sizeof(url), "ipc://%s/weft.sock", n->dir);
     if (watch_start(n, loop) != WEFT_OK
-        || server_start(n, loop, url, WEFT_MSG_MAX, ops_handle, &n->srv, &d)
+        || server_start(
+               n, loop, url, WEFT_MSG_MAX, false, ops_handle, &n->srv, &d)
             != WEFT_OK) {
         log_msg(LOG_ERROR, "%s", d.msg);
         watch_stop(n);
@@ -574,6 +576,9 @@ main(int argc, char **argv)
         return 2;
     }
     umask(077);
+    /* A peer that hangs up before its reply is written must not kill
+     * the node: writes to it fail with EPIPE instead (server.c). */
+    signal(SIGPIPE, SIG_IGN);
     /* Publishing churns through per-document buffers; keep freed memory
      * for reuse instead of returning it to the kernel and faulting it back
      * in for the next document. */

@@ -22,6 +22,13 @@
  *               twice (the second is a replay)
  *   head-forged that head with one signature byte flipped
  *   head-future that head dated an hour ahead
+ *   forged-flood
+ *               pushes of 8 forged summaries each, until the node stops
+ *               answering (it shuts the key out after MESH_REFUSALS_MAX
+ *               refusals and closes the connection), at most 40; then a
+ *               new hello with the same key. Prints "pushes P refused R"
+ *               and "hello again: ok|refused". Exit 0 when the key was
+ *               shut out: the last push failed and the new hello did too.
  *
  * For the head modes the line's "accepted" counts the heads kept.
  * Every summary says it was issued at ISSUED (Unix seconds; default now):
@@ -29,7 +36,9 @@
  * in a later run is a replay, not an equivocation.
  *
  * For each push it prints one line "push N: accepted A refused R". Exit 0
- * when every exchange got an ok reply, 1 otherwise (2: usage).
+ * when every exchange got an ok reply, 1 otherwise (2: usage). At the end
+ * it prints "evilpeer: disconnects D" on stderr: how many times the node
+ * closed the connection.
  */
 #include "crypto/crypto.h"
 #include "proto/proto.h"
@@ -48,6 +57,16 @@
 static nng_socket S;
 static pv_arena  *A;
 static int64_t    ISSUED;
+static int        DISCONNECTS; /* __atomic: an nng thread counts them */
+
+static void
+gone(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    (void) p;
+    (void) ev;
+    (void) arg;
+    __atomic_fetch_add(&DISCONNECTS, 1, __ATOMIC_RELAXED);
+}
 
 static int
 fail(const char *what)
@@ -213,6 +232,45 @@ push(const uint8_t session[16], const weft_buf *env, int nth)
     return 0;
 }
 
+/* forged_flood pushes batches of forged summaries until one fails. */
+static int
+forged_flood(const crypto_key *k, const char *domain, uint8_t session[16])
+{
+    long long refused = 0;
+    int       pushes = 0, again;
+    bool      failed = false;
+
+    for (; pushes < 40 && !failed; pushes++) {
+        pv *req = pv_map(A), *envs = pv_arr(A), *rep;
+
+        for (int i = 0; i < 8; i++) {
+            weft_buf e;
+            char     name[64];
+
+            snprintf(name, sizeof(name), "forged-%d-%d", pushes, i);
+            if (seal(k, domain, name, "forged", (uint64_t) (pushes * 8 + i + 1),
+                    &e))
+                return 1;
+            e.p[7 + 10] ^= 0x01; /* a signature byte: see "forged" */
+            pv_push(A, envs, pv_bin(A, e.p, e.len));
+            weft_buf_free(&e);
+        }
+        pv_setstr(A, req, "op", "push");
+        pv_set(A, req, "session", pv_bin(A, session, 16));
+        pv_set(A, req, "envs", envs);
+        if (ask(req, &rep))
+            failed = true;
+        else
+            refused += pv_getint(rep, "refused", 0);
+    }
+    printf("pushes %d refused %lld\n", pushes, refused);
+    nng_socket_set_ms(S, NNG_OPT_RECVTIMEO, 3000);
+    again = handshake(k, domain, session);
+    printf("hello again: %s\n", again ? "refused" : "ok");
+    fflush(stdout);
+    return failed && again ? 0 : 1;
+}
+
 /* push_head pushes one signed head (no envelopes). */
 static int
 push_head(const uint8_t session[16], const weft_buf *h, int nth)
@@ -284,7 +342,8 @@ main(int argc, char **argv)
     if ((argc != 6 && argc != 7) || (seq = strtoull(argv[5], NULL, 10)) == 0) {
         fprintf(stderr,
             "usage: evilpeer URL good|forged|replay|equivocate|first|second|"
-            "head|head-forged|head-future KEYFILE DOMAIN SEQ [ISSUED]\n");
+            "head|head-forged|head-future|forged-flood KEYFILE DOMAIN SEQ "
+            "[ISSUED]\n");
         return 2;
     }
     url = argv[1];
@@ -301,6 +360,7 @@ main(int argc, char **argv)
         || (rv = nng_socket_set_ms(S, NNG_OPT_RECVTIMEO, 20000)) != 0
         || (rv = nng_socket_set_ms(S, NNG_OPT_SENDTIMEO, 20000)) != 0
         || (rv = nng_socket_set_size(S, NNG_OPT_RECVMAXSZ, MSG_MAX)) != 0
+        || (rv = nng_pipe_notify(S, NNG_PIPE_EV_REM_POST, gone, NULL)) != 0
         || (rv = nng_dial(S, url, NULL, 0)) != 0) {
         fprintf(stderr, "evilpeer: %s: %s\n", url, nng_strerror(rv));
         goto out;
@@ -337,6 +397,8 @@ main(int argc, char **argv)
     } else if (strcmp(mode, "head-future") == 0)
         rc = head(k, domain, seq, (int64_t) time(NULL) + 3600, &e1)
             || push_head(session, &e1, 1);
+    else if (strcmp(mode, "forged-flood") == 0)
+        rc = forged_flood(k, domain, session);
     else if (strcmp(mode, "first") == 0 || strcmp(mode, "second") == 0)
         rc = seal(k, domain, "twin", mode, seq, &e1) || push(session, &e1, 1);
     else {
@@ -346,6 +408,8 @@ main(int argc, char **argv)
 out:
     weft_buf_free(&e1);
     weft_buf_free(&e2);
+    fprintf(stderr, "evilpeer: disconnects %d\n",
+        __atomic_load_n(&DISCONNECTS, __ATOMIC_RELAXED));
     nng_close(S);
     crypto_key_free(k);
     pv_arena_free(A);
