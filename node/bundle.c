@@ -141,6 +141,12 @@ open_outer(pv_arena *a, const uint8_t *p, size_t len, pv **inner, weft_diag *d)
         || key->u.s.len != 32 || pv_get(*inner, "entries") == NULL
         || pv_get(*inner, "entries")->type != PV_ARR)
         return weft_diagf(d, WEFT_ESCHEMA, "not a weft bundle (format v1)");
+    /* The exporter's domain is bound to its key in the store: it must be
+     * a domain name like every other bound one. */
+    if (!proto_domain_ok(pv_getstr(*inner, "domain")))
+        return weft_diagf(d, WEFT_ESCHEMA,
+            "bundle exporter '%.64s' is not a domain name",
+            pv_getstr(*inner, "domain"));
     if (crypto_verify_msg((const uint8_t *) key->u.s.p, PROTO_BUNDLE_PREFIX,
             (const uint8_t *) body->u.s.p, body->u.s.len,
             (const uint8_t *) sig->u.s.p)

@@ -1,11 +1,14 @@
 /*
  * json.c: value trees as JSON, for `--json` output. jansson does the
- * escaping; binary values (keys, hashes) become lowercase hex strings.
+ * escaping; binary values (keys, hashes) become lowercase hex strings,
+ * and floats JSON cannot hold (a peer's descriptor may carry infinities)
+ * the strings "inf", "-inf" and "nan".
  */
 #include "crypto/crypto.h"
 #include "proto/proto.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +29,11 @@ to_json(const pv *v)
     case PV_INT:
         return json_integer(v->u.i);
     case PV_FLOAT:
+        /* json_real refuses them, which would fail the whole dump. */
+        if (isnan(v->u.f))
+            return json_string("nan");
+        if (isinf(v->u.f))
+            return json_string(v->u.f > 0 ? "inf" : "-inf");
         return json_real(v->u.f);
     case PV_STR:
         return json_stringn(v->u.s.p, v->u.s.len);
@@ -65,7 +73,8 @@ proto_json_dump(const pv *v, bool pretty, weft_buf *out)
     json_t  *j = to_json(v);
     char    *s;
     weft_err err;
-    size_t   flags = JSON_REAL_PRECISION(15) | JSON_SORT_KEYS;
+    /* ENCODE_ANY: a value need not be a map or an array. */
+    size_t flags = JSON_REAL_PRECISION(15) | JSON_SORT_KEYS | JSON_ENCODE_ANY;
 
     if (j == NULL)
         return WEFT_ENOMEM;

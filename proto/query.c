@@ -275,7 +275,8 @@ atom(parser *p, qnode **out)
         ;
     p->i = e;
     if (e == at)
-        return fail(p, at, "'%c' was not expected here", s[at] ? s + at : "?");
+        return fail(
+            p, at, "'%.1s' was not expected here", s[at] ? s + at : "?");
     if (comparison(p, s + at, e - at, at, out, &err) == 0)
         return err;
     {

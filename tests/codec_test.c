@@ -231,6 +231,30 @@ test_arena_cap(void)
     pv_arena_free(NULL);
 }
 
+/* Found by fuzz_decode: a decoded infinity (a peer may send one) or a
+ * bare scalar made proto_json_dump fail with ENOMEM, so --json printed
+ * nothing. */
+static void
+test_json_odd_values(void)
+{
+    static const char want[]
+        = "{\"f\":1.5,\"n\":\"-inf\",\"p\":\"inf\",\"z\":\"nan\"}";
+    pv      *m = pv_map(A);
+    weft_buf b;
+
+    weft_buf_init(&b, 1 << 16);
+    pv_set(A, m, "p", pv_float(A, INFINITY));
+    pv_set(A, m, "n", pv_float(A, -INFINITY));
+    pv_set(A, m, "z", pv_float(A, NAN));
+    pv_set(A, m, "f", pv_float(A, 1.5));
+    CHECK(proto_json_dump(m, false, &b) == WEFT_OK);
+    CHECK(b.len == strlen(want) && memcmp(b.p, want, b.len) == 0);
+    b.len = 0;
+    CHECK(proto_json_dump(pv_nil(A), false, &b) == WEFT_OK);
+    CHECK(b.len == 4 && memcmp(b.p, "null", 4) == 0);
+    weft_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -242,6 +266,7 @@ main(void)
     test_items_limit();
     test_map_widths();
     test_arena_cap();
+    test_json_odd_values();
     pv_arena_free(A);
     return test_done("codec_test");
 }

@@ -157,6 +157,8 @@ main(void)
     CHECK(refused("***", 1, "not one word before its *"));
     CHECK(refused("--", 2, "no word"));
     CHECK(refused("a\001b", 2, "control character"));
+    /* Found by fuzz_query: the message printed a pointer as a %c. */
+    CHECK(refused("a -)", 4, "')' was not expected here"));
     {
         char big[QUERY_MAX + 2];
         char many[QUERY_NODES_MAX * 3];
