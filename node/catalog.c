@@ -556,7 +556,13 @@ issue(node *n, store_txn *t, pv_arena *a, const pv *eff, const uint8_t body[32],
 
     if ((err = seq_get(t, n->domain, &seq)) != WEFT_OK)
         return err;
-    seq++;
+    if (++seq > n->domain_max) {
+        log_msg(LOG_WARN,
+            "domain '%s' has signed %llu summaries, as many as nodes keep "
+            "of one domain (--domain-max): nothing more is published",
+            n->domain, (unsigned long long) n->domain_max);
+        return WEFT_ELIMIT;
+    }
     err = proto_summary_build(a, eff, crypto_key_public(n->key), body, seq,
         (int64_t) time(NULL), &sum);
     if (err != WEFT_OK)
@@ -917,6 +923,10 @@ publish_one(pub *p, const pv *data, weft_diag *d)
     else if ((err = store_new(p, desc, &bytes, hash, &sum))) {
         if (err == WEFT_EPOLICY && p->verdict != NULL)
             gov_reasons(p->verdict, p->file, d);
+        else if (err == WEFT_ELIMIT)
+            weft_diagf(d, err, "%s: domain '%s': %s (%llu)", p->file,
+                p->n->domain, weft_strerror(err),
+                (unsigned long long) p->n->domain_max);
         else
             weft_diagf(d, err, "%s: store: %s", p->file, weft_strerror(err));
     }
@@ -1217,6 +1227,33 @@ advance(store_txn *t, const char *dom)
     return seq_put(t, dom, hw);
 }
 
+/*
+ * over drops a summary past the domain's bound (--domain-max): it is not
+ * kept, and once all the domain's summaries up to the bound are held,
+ * the domain's mark moves past it, so anti-entropy stops offering it.
+ * Not a refusal: the peer that relays it may keep more than we do.
+ */
+static weft_err
+over(node *n, store_txn *t, const char *dom, uint64_t seq, accept_outcome *out)
+{
+    static char said[WEFT_DOMAIN_MAX + 1]; /* log once per domain in a row */
+    uint64_t    hw;
+    weft_err    err;
+
+    *out = ACCEPT_OVER;
+    if (strcmp(said, dom) != 0) {
+        snprintf(said, sizeof(said), "%s", dom);
+        log_msg(LOG_WARN,
+            "domain '%s' signed more than %llu summaries, as many as this "
+            "node keeps of one domain (--domain-max): the rest are dropped",
+            dom, (unsigned long long) n->domain_max);
+    }
+    if ((err = seq_get(t, dom, &hw)) != WEFT_OK || hw < n->domain_max
+        || seq <= hw)
+        return err;
+    return seq_put(t, dom, seq);
+}
+
 weft_err
 catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
     const uint8_t *env, size_t envlen, const uint8_t *desc, size_t desclen,
@@ -1233,6 +1270,8 @@ catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
     weft_err    err;
 
     *out = ACCEPT_HELD;
+    if (seq > n->domain_max)
+        return over(n, t, dom, seq, out);
     if ((err = catalog_bind_key(
              n, t, dom, (const uint8_t *) pv_get(sum, "origin")->u.s.p, d))
         != WEFT_OK)

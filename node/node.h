@@ -59,6 +59,8 @@ typedef struct node {
     int64_t     started;     /* unix seconds */
     uint64_t    search_keep; /* bytes of store left mapped after a CLI
                                 request (--search-cache) */
+    uint64_t domain_max;     /* summaries kept of one domain: its seq
+                                bound (--domain-max) */
     int lock_fd;
 } node;
 
@@ -130,12 +132,17 @@ weft_err catalog_cache_desc(
 weft_err catalog_log_get(
     store_txn *t, const char *dom, uint64_t seq, store_val *out);
 
+/* The summaries a node keeps of one domain (its seq bound), unless
+ * weftd --domain-max says otherwise. */
+#define DOMAIN_MAX_DEFAULT 1000000
+
 /* What catalog_accept did with a summary. */
 typedef enum accept_outcome {
-    ACCEPT_HELD,        /* a replay: the log holds these exact bytes */
-    ACCEPT_LOGGED,      /* history: kept in the log, older than current */
-    ACCEPT_ADDED,       /* the product's new current summary */
-    ACCEPT_EQUIVOCATION /* same domain and seq, other bytes: proof kept */
+    ACCEPT_HELD,         /* a replay: the log holds these exact bytes */
+    ACCEPT_LOGGED,       /* history: kept in the log, older than current */
+    ACCEPT_ADDED,        /* the product's new current summary */
+    ACCEPT_EQUIVOCATION, /* same domain and seq, other bytes: proof kept */
+    ACCEPT_OVER          /* past the domain's bound: not kept */
 } accept_outcome;
 
 /*

@@ -39,6 +39,7 @@ cli_code(weft_err err)
     case WEFT_ESTATE:
     case WEFT_EEXIST:
     case WEFT_EPOLICY:
+    case WEFT_ELIMIT:
         return CLI_NO;
     default:
         return CLI_FAIL;

@@ -56,6 +56,9 @@ static const char usage[]
       "  --search-cache MIB store pages a node keeps mapped after a search\n"
       "                     (default 64, 8 to 65536): a search that finds\n"
       "                     its index pages mapped takes no page faults\n"
+      "  --domain-max N     summaries kept of one domain, this one included\n"
+      "                     (default 1000000): a domain's summaries past\n"
+      "                     it are dropped, and publishing stops there\n"
       "  --reindex          build the search index again from the stored\n"
       "                     summaries before serving (it is kept up to date\n"
       "                     as they change; this is for repairs)\n"
@@ -79,6 +82,7 @@ typedef struct opts {
     const char *local_policy;
     bool        reindex;
     uint64_t    search_mib;
+    uint64_t    domain_max;
 } opts;
 
 /* council_key reads a council public key: 64 hex digits or a .pub file. */
@@ -127,6 +131,7 @@ parse(int argc, char **argv, opts *o)
         { "local-policy", required_argument, NULL, 'P' },
         { "reindex", no_argument, NULL, 'R' },
         { "search-cache", required_argument, NULL, 'C' },
+        { "domain-max", required_argument, NULL, 'D' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -219,6 +224,20 @@ parse(int argc, char **argv, opts *o)
         case 'R':
             o->reindex = true;
             break;
+        case 'D': {
+            char              *end;
+            unsigned long long v = strtoull(optarg, &end, 10);
+
+            if (*end != 0 || end == optarg || optarg[0] == '-' || v < 1
+                || v > (1ull << 40)) {
+                fprintf(stderr,
+                    "weftd: --domain-max '%s': expected 1 to %llu summaries\n",
+                    optarg, 1ull << 40);
+                return 2;
+            }
+            o->domain_max = v;
+            break;
+        }
         case 'C': {
             char *end;
             long  mib = strtol(optarg, &end, 10);
@@ -603,6 +622,7 @@ main(int argc, char **argv)
     }
     n.started = (int64_t) time(NULL);
     n.search_keep = o.search_mib ? o.search_mib << 20 : STORE_MAPPED_SEARCH_MAX;
+    n.domain_max = o.domain_max ? o.domain_max : DOMAIN_MAX_DEFAULT;
     rc = 1;
     if (crypto_init() != WEFT_OK)
         log_msg(LOG_ERROR, "libsodium failed to initialize");

@@ -32,6 +32,9 @@ static const struct {
     [WEFT_EHASH] = { "EHASH", "content does not match its hash" },
     [WEFT_EFULL] = { "EFULL", "store is full" },
     [WEFT_EPOLICY] = { "EPOLICY", "rejected by the governance policy" },
+    [WEFT_ELIMIT] = { "ELIMIT",
+        "the domain has signed all the summaries a node keeps of one "
+        "domain (--domain-max)" },
 };
 
 const char *

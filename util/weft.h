@@ -39,7 +39,8 @@ typedef enum weft_err {
     WEFT_ESTATE = 19,   /* operation not allowed in the current state */
     WEFT_EHASH = 20,    /* content does not match its signed hash */
     WEFT_EFULL = 21,    /* the store is full (LMDB map size reached) */
-    WEFT_EPOLICY = 22   /* the governance policy rejects it */
+    WEFT_EPOLICY = 22,  /* the governance policy rejects it */
+    WEFT_ELIMIT = 23    /* a domain has signed all the summaries it may */
 } weft_err;
 
 /* weft_strerror returns a static description of err. */
