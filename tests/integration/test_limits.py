@@ -11,6 +11,8 @@ the bound, on real nodes:
 - a peer message (MESH_MSG_MAX): a frame of exactly the limit is read
   (and, being garbage, answered with a close for garbage); one byte more
   is cut off for its size;
+- request bytes under way on the peer socket (SERVER_BUFFERED_MAX):
+  callers that stall mid-frame are held up to it; past it one is closed;
 - a CLI request (WEFT_MSG_MAX): a request at the limit gets an error
   reply; one byte more closes the connection; the node serves on;
 - watchers (WATCH_MAX): that many wait at once; one more is refused with
@@ -130,6 +132,42 @@ def test_peer_message_size_bound():
     wait_for(lambda: "over the size limit" in a.log_text(),
              "the frame past the bound was not cut off for its size", 10)
     assert a.call("status")["ok"] is True
+
+
+def test_peer_buffered_bytes_bound():
+    # Callers that each send most of a 4 MiB frame and stall: the node
+    # holds their bytes up to SERVER_BUFFERED_MAX (64 MiB) in all, then
+    # closes the caller that would need more. 14 fit; 4 more do not.
+    a = mesh_node("a", "alpha")
+    part = struct.pack(">QI", MESH_MSG_MAX, 0x80000001) + b"\x00" * (
+        MESH_MSG_MAX - (64 << 10))
+    held = []
+    try:
+        for i in range(14):
+            r = Raw(a.port)
+            r.send(part)
+            held.append(r)
+        for r in held:
+            assert not r.closed_by_node(0.2), "a caller under the bound " \
+                "was closed"
+        more = []
+        for i in range(4):
+            r = Raw(a.port)
+            r.send(part)
+            more.append(r)
+        held += more
+        wait_for(lambda: "SERVER_BUFFERED_MAX" in a.log_text(),
+                 "no caller was closed at SERVER_BUFFERED_MAX", 30)
+        assert a.call("status")["ok"] is True
+        rss = 0
+        with open("/proc/%d/status" % a.pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    rss = int(line.split()[1]) // 1024
+        print("  peak RSS with 18 stalled 4 MiB frames: %d MiB" % rss)
+    finally:
+        for r in held:
+            r.close()
 
 
 def test_cli_request_size_bound():
