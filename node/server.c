@@ -274,9 +274,8 @@ conn_shut(uv_shutdown_t *req, int status)
 static void
 conn_end(conn *c, const char *why, bool linger)
 {
+    server        *s = c->s;
     uv_shutdown_t *req;
-
-    server *s = c->s;
 
     if (c->closing)
         return;
@@ -293,7 +292,10 @@ conn_end(conn *c, const char *why, bool linger)
     if (c->next)
         c->next->prev = c->prev;
     s->nconns--;
-    if (linger && (req = malloc(sizeof(*req))) != NULL) {
+    /* Linger only when the last reply is already with the kernel: a
+     * caller that does not read must not hold a closing connection. */
+    if (linger && uv_stream_get_write_queue_size(&c->h.stream) == 0
+        && (req = malloc(sizeof(*req))) != NULL) {
         req->data = c;
         uv_read_stop(&c->h.stream);
         if (uv_shutdown(req, &c->h.stream, conn_shut) == 0)
