@@ -7,7 +7,9 @@
 #include <getopt.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,11 +52,48 @@ cli_code(weft_err err)
  * that may be in flight (publish overlaps reading files with the node's
  * work on the previous batch). */
 typedef struct conn {
-    nng_socket s;
-    nng_ctx    ctx[CLI_INFLIGHT];
-    nng_aio   *aio[CLI_INFLIGHT];
-    char       url[4200];
+    nng_socket      s;
+    nng_ctx         ctx[CLI_INFLIGHT];
+    nng_aio        *aio[CLI_INFLIGHT];
+    pthread_mutex_t mtx;  /* guards lost and starting an operation */
+    bool            lost; /* the connection to the node went away */
+    char            url[4200];
 } conn;
+
+/*
+ * pipe_gone runs (on an nng thread) when the connection to the node
+ * closes: whatever waits fails now, and nothing is sent later, rather than
+ * waiting (up to CLI_TIMEOUT_MS) for the dialer to reach a restarted node
+ * and handing it the request then.
+ */
+static void
+pipe_gone(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    conn *k = arg;
+
+    (void) p;
+    (void) ev;
+    pthread_mutex_lock(&k->mtx);
+    if (!k->lost)
+        for (int i = 0; i < CLI_INFLIGHT; i++)
+            if (k->aio[i] != NULL)
+                nng_aio_abort(k->aio[i], NNG_ECONNRESET);
+    k->lost = true;
+    pthread_mutex_unlock(&k->mtx);
+}
+
+/* start runs op on slot unless the connection is lost (then false). */
+static bool
+start(conn *k, int slot, void (*op)(nng_ctx, nng_aio *))
+{
+    bool ok;
+
+    pthread_mutex_lock(&k->mtx);
+    if ((ok = !k->lost))
+        op(k->ctx[slot], k->aio[slot]);
+    pthread_mutex_unlock(&k->mtx);
+    return ok;
+}
 
 static int
 transport(cli *c, const char *url, const char *what, int rv)
@@ -82,10 +121,9 @@ connect_node(cli *c)
         free(k);
         return CLI_FAIL;
     }
+    pthread_mutex_init(&k->mtx, NULL);
     c->conn = k;
     nng_socket_set_size(k->s, NNG_OPT_RECVMAXSZ, WEFT_MSG_MAX);
-    if ((rv = nng_dial(k->s, k->url, NULL, 0)) != 0)
-        return transport(c, k->url, "connect", rv);
     for (int i = 0; i < CLI_INFLIGHT; i++) {
         if ((rv = nng_ctx_open(&k->ctx[i], k->s)) != 0
             || (rv = nng_aio_alloc(&k->aio[i], NULL, NULL)) != 0)
@@ -95,6 +133,10 @@ connect_node(cli *c)
             k->ctx[i], NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
         nng_aio_set_timeout(k->aio[i], CLI_TIMEOUT_MS);
     }
+    /* One connection: once it is gone, every request fails at once. */
+    if ((rv = nng_pipe_notify(k->s, NNG_PIPE_EV_REM_POST, pipe_gone, k)) != 0
+        || (rv = nng_dial(k->s, k->url, NULL, 0)) != 0)
+        return transport(c, k->url, "connect", rv);
     return CLI_OK;
 }
 
@@ -105,12 +147,17 @@ cli_close(cli *c)
 
     if (k == NULL)
         return;
+    nng_pipe_notify(k->s, NNG_PIPE_EV_REM_POST, NULL, NULL);
+    pthread_mutex_lock(&k->mtx);
+    k->lost = true; /* pipe_gone leaves the aios alone from now on */
+    pthread_mutex_unlock(&k->mtx);
     for (int i = 0; i < CLI_INFLIGHT; i++)
         if (k->aio[i] != NULL) {
             nng_aio_stop(k->aio[i]);
             nng_aio_free(k->aio[i]);
         }
     nng_close(k->s);
+    pthread_mutex_destroy(&k->mtx);
     free(k);
     c->conn = NULL;
 }
@@ -139,13 +186,17 @@ cli_send(cli *c, int slot, const pv *req)
     if (rv != 0)
         return transport(c, k->url, "send", rv);
     nng_aio_set_msg(k->aio[slot], msg);
-    nng_ctx_send(k->ctx[slot], k->aio[slot]);
+    if (!start(k, slot, nng_ctx_send)) {
+        nng_msg_free(msg);
+        return transport(c, k->url, "send", NNG_ECONNRESET);
+    }
     nng_aio_wait(k->aio[slot]);
     if ((rv = nng_aio_result(k->aio[slot])) != 0) {
         nng_msg_free(msg);
         return transport(c, k->url, "send", rv);
     }
-    nng_ctx_recv(k->ctx[slot], k->aio[slot]); /* cli_recv waits for it */
+    if (!start(k, slot, nng_ctx_recv)) /* cli_recv waits for it */
+        return transport(c, k->url, "receive", NNG_ECONNRESET);
     return CLI_OK;
 }
 

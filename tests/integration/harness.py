@@ -8,7 +8,8 @@ TCP, on 127.0.0.1). The pieces:
   Node          one weftd: start, stop (SIGTERM, exit code 0 required),
                 kill9, restart (the arguments of the last start),
                 try_start (for refusals), and weft(...) to run the CLI
-                against it.
+                against it; prefix and cwd run weftd under a command
+                (e.g. ip netns exec NS) or in a directory.
   free_port     a TCP port on 127.0.0.1 that nothing listens on now, for
                 a node's --listen (the mesh tests).
   wait_for      polls a condition until it holds, within a bound.
@@ -141,6 +142,11 @@ class Node:
         self.url = "ipc://" + self.sock
         self.proc = None
         self.start_args = None  # (domain, *extra) of the last start
+        # Run weftd as prefix + [weftd, ...] in directory cwd (None: the
+        # test's): e.g. ["ip", "netns", "exec", NS], which execs weftd, so
+        # the process's PID stays weftd's and stop/kill9 reach it.
+        self.prefix = []
+        self.cwd = None
         _all_nodes.append(self)
         _test_nodes.append(self)
 
@@ -150,16 +156,13 @@ class Node:
         """Starts weftd and waits until `weft status` answers."""
         assert self.proc is None, "%s: already running" % self.name
         self.start_args = (domain,) + tuple(extra)
-        argv = [WEFTD, "run", "--data", self.dir]
-        if domain is not None:
-            argv += ["--domain", domain]
-        argv += [str(a) for a in extra]
+        argv = self._argv(domain, extra)
         with open(self.log, "ab") as logf:
             logf.write(("--- %s\n" % " ".join(argv)).encode())
             logf.flush()
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                          stdout=logf, stderr=logf,
-                                         env=_env())
+                                         env=_env(), cwd=self.cwd)
         for _ in range(START_POLLS):
             rc = self.proc.poll()
             if rc is not None:
@@ -173,6 +176,12 @@ class Node:
         self._kill()
         raise AssertionError("%s: weftd did not answer `weft status` in time"
                              % self.name)
+
+    def _argv(self, domain, extra):
+        argv = list(self.prefix) + [WEFTD, "run", "--data", self.dir]
+        if domain is not None:
+            argv += ["--domain", domain]
+        return argv + [str(a) for a in extra]
 
     def stop(self):
         """SIGTERM, then require exit code 0 (SIGKILL and fail on timeout)."""
@@ -221,13 +230,10 @@ class Node:
     def try_start(self, domain=None, *extra):
         """Runs a weftd that is expected to refuse to start; returns
         (rc, stderr). A weftd that starts anyway is stopped and fails."""
-        argv = [WEFTD, "run", "--data", self.dir]
-        if domain is not None:
-            argv += ["--domain", domain]
-        argv += [str(a) for a in extra]
+        argv = self._argv(domain, extra)
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=_env())
+                             env=_env(), cwd=self.cwd)
         try:
             out, err = p.communicate(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
