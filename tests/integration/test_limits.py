@@ -15,6 +15,9 @@ the bound, on real nodes:
   callers that stall mid-frame are held up to it; past it one is closed;
 - a CLI request (WEFT_MSG_MAX): a request at the limit gets an error
   reply; one byte more closes the connection; the node serves on;
+- descriptor fetches waiting on peers (MESH_FETCH_MAX): that many gets
+  wait while the only peer is frozen; one more is answered at once,
+  without the descriptor;
 - watchers (WATCH_MAX): that many wait at once; one more is refused with
   the bound named; once one has gone, another is accepted.
 
@@ -39,6 +42,7 @@ MESH_MSG_MAX = 4 << 20       # node/mesh.h
 WEFT_MSG_MAX = 64 << 20      # util/weft.h
 SERVER_PIPES_MAX = 256       # node/node.h
 WATCH_MAX = 16               # node/node.h
+MESH_FETCH_MAX = 8           # node/mesh.h
 
 
 def test_domain_max_bounds_publishing_and_what_peers_send():
@@ -168,6 +172,51 @@ def test_peer_buffered_bytes_bound():
     finally:
         for r in held:
             r.close()
+
+
+def test_pending_fetches_bound():
+    # A `weft get` of another domain's product whose descriptor the node
+    # lacks waits while the node asks its peers (MESH_FETCH_MAX such
+    # fetches at once). With the only peer frozen (SIGSTOP), 8 gets wait;
+    # the 9th is answered at once, without the descriptor.
+    from test_mesh import evilpeer
+    a = mesh_node("a", "alpha")
+    b = mesh_node("b", "bravo", a)
+    wait_for(lambda: linked(a, b.peer_url) and linked(b, a.peer_url),
+             "alpha and bravo did not link both ways", CONVERGE_S)
+    for seq in range(1, MESH_FETCH_MAX + 2):
+        assert evilpeer(a, "good", seq) == [(1, 0)]
+    ids = ["evil/good-%d" % i for i in range(1, MESH_FETCH_MAX + 2)]
+    wait_for(lambda: all(i in a.products("--domain", "evil") for i in ids),
+             "alpha lacks evil's summaries", CONVERGE_S)
+    waiting = []
+    os.kill(b.pid, signal.SIGSTOP)
+    try:
+        for i in ids[:MESH_FETCH_MAX]:
+            waiting.append(subprocess.Popen(
+                [WEFT, "--data", a.dir, "--json", "get", i],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env()))
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        rc, out, err = a.weft("--json", "get", ids[-1])
+        took = time.monotonic() - t0
+        assert rc == 0 and '"descriptor": null' in out, (rc, out, err)
+        still = [p.poll() is None for p in waiting]
+        assert all(still), "at the bound, a get did not wait: %r" % still
+        print("  the get past the bound took %.2f s; %d were waiting" % (
+            took, len(waiting)))
+    finally:
+        os.kill(b.pid, signal.SIGCONT)
+        for p in waiting:
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.kill(p.pid, signal.SIGKILL)
+                p.wait()
+            p.stdout.close()
+            p.stderr.close()
+    assert all(p.returncode == 0 for p in waiting), [
+        p.returncode for p in waiting]
 
 
 def test_cli_request_size_bound():
