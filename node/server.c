@@ -463,12 +463,22 @@ conn_consume(conn *c)
 static void
 conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
-    conn *c = h->data;
+    conn  *c = h->data;
+    size_t hn = c->s->ipc ? 9 : 8, want = c->len + CONN_BUF;
 
     (void) hint;
+    /* A frame under way (its length read, at the buffer's start: whole
+     * frames are consumed as they come) gets its room at once, not in
+     * steps that copy it again and again. */
+    if (c->greeted && c->len >= hn) {
+        uint64_t n = get_be64(c->buf + hn - 8);
+
+        if (n <= c->s->maxmsg && hn + n > want)
+            want = hn + (size_t) n;
+    }
     /* No room and none to be had: a zero buffer makes libuv report
      * UV_ENOBUFS to conn_read, which closes c. */
-    if (c->cap - c->len < CONN_BUF / 2 && !conn_resize(c, c->len + CONN_BUF))
+    if (c->cap - c->len < CONN_BUF / 2 && !conn_resize(c, want))
         b->len = 0;
     else
         b->len = c->cap - c->len;
