@@ -333,14 +333,23 @@ proto_domain_ok(const char *s)
     return true;
 }
 
+/* nul_free: a string is read as C text everywhere: a NUL inside would
+ * make two different signed summaries read alike ("sales\0x" as
+ * "sales"). */
+static bool
+nul_free(const pv *v)
+{
+    return v->type != PV_STR || memchr(v->u.s.p, 0, v->u.s.len) == NULL;
+}
+
 static weft_err
 check_strings(const pv *arr, const char *name, weft_diag *d)
 {
     for (uint32_t i = 0; i < arr->u.a.n; i++)
-        if (arr->u.a.v[i]->type != PV_STR)
+        if (arr->u.a.v[i]->type != PV_STR || !nul_free(arr->u.a.v[i]))
             return weft_diagf(d, WEFT_ESCHEMA,
                 "summary: %s[%u] is not a "
-                "string",
+                "string without NUL bytes",
                 name, i);
     return WEFT_OK;
 }
@@ -369,6 +378,9 @@ proto_summary_check(const pv *sum, weft_diag *d)
             return weft_diagf(d, WEFT_ESCHEMA,
                 "summary: '%s' has the wrong "
                 "type",
+                fields[i].name);
+        if (!nul_free(v))
+            return weft_diagf(d, WEFT_ESCHEMA, "summary: '%s' holds a NUL byte",
                 fields[i].name);
         if (v->type == PV_ARR
             && (strcmp(fields[i].name, "ports") == 0

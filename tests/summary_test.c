@@ -107,12 +107,15 @@ test_forgeries(crypto_key *k, crypto_key *other)
     CHECK(proto_envelope_read(A, env.p, env.len, &got, NULL) == WEFT_OK);
     weft_buf_free(&env);
     /* A field missing, a field of the wrong type, an id outside the
-     * domain, seq 0: refused even when properly signed. */
+     * domain, seq 0, a domain or a tag with a NUL byte inside (read as C
+     * text it would pass for "sales"): refused even when properly
+     * signed. */
     {
-        static const char *const bad[] = { "missing", "type", "id", "seq" };
+        static const char *const bad[]
+            = { "missing", "type", "id", "seq", "nul", "nul-tag" };
 
-        for (int i = 0; i < 4; i++) {
-            pv *s = pv_copy(A, sum);
+        for (int i = 0; i < 6; i++) {
+            pv *s = pv_copy(A, sum), *tags;
 
             if (i == 0)
                 s->u.m.n--; /* drop the last-added field */
@@ -120,8 +123,14 @@ test_forgeries(crypto_key *k, crypto_key *other)
                 pv_setint(A, s, "name", 5);
             else if (i == 2)
                 pv_setstr(A, s, "id", "other/orders");
-            else
+            else if (i == 3)
                 pv_setint(A, s, "seq", 0);
+            else if (i == 4)
+                pv_set(A, s, "domain", pv_str(A, "sales\0x", 7));
+            else if ((tags = pv_arr(A)) != NULL) {
+                pv_push(A, tags, pv_str(A, "gold\0en", 7));
+                pv_set(A, s, "tags", tags);
+            }
             CHECK(proto_summary_check(s, NULL) == WEFT_ESCHEMA);
             seal(k, s, &env);
             CHECK(proto_envelope_open(A, env.p, env.len, &got, &d)
