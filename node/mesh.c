@@ -271,6 +271,13 @@ link_down(plink *l, const char *why)
     l->op = OP_NONE;
     l->authed = false;
     l->fails++;
+    /* A fetch this link carried asks the next peer (fetch_step), or
+     * gives up at its deadline: left on a dead link it would wait on it
+     * for good, and its caller with it. */
+    if (l->f != NULL) {
+        l->f->on = NULL;
+        l->f = NULL;
+    }
     l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : MESH_BACKOFF_MIN_MS;
     if (l->backoff_ms > MESH_BACKOFF_MAX_MS)
         l->backoff_ms = MESH_BACKOFF_MAX_MS;
