@@ -142,6 +142,8 @@ link_send(plink *l, lop op, const pv *req)
     }
     l->msgs_out++;
     l->bytes_out += b.len;
+    l->m->n->stats.link_msgs_out++;
+    l->m->n->stats.link_bytes_out += b.len;
     weft_buf_free(&b);
     l->op = op;
     l->state = L_WAIT;
@@ -612,6 +614,7 @@ fetch_reply(plink *l, const pv *rep)
     crypto_blake2b((const uint8_t *) desc->u.s.p, desc->u.s.len, h);
     if (memcmp(h, f->body, 32) != 0) {
         l->refusals++;
+        l->m->n->stats.refused[REFUSED_REPLY]++;
         return;
     }
     if (catalog_cache_desc(
@@ -658,6 +661,7 @@ link_reply(plink *l, const pv *rep)
         const char *e = pv_getstr(rep, "error");
 
         l->refusals++;
+        l->m->n->stats.refused[REFUSED_REPLY]++;
         link_down(l, e ? e : "refused");
         return;
     }
@@ -667,6 +671,7 @@ link_reply(plink *l, const pv *rep)
     case OP_HELLO:
         if (!hello_ok(l, rep)) {
             l->refusals++;
+            l->m->n->stats.refused[REFUSED_REPLY]++;
             link_down(l, "hello: bad identity proof");
             return;
         }
@@ -716,11 +721,14 @@ link_done(plink *l)
     l->rtt_us = now_us() - l->sent_us;
     l->msgs_in++;
     l->bytes_in += nng_msg_len(msg);
+    l->m->n->stats.link_msgs_in++;
+    l->m->n->stats.link_bytes_in += nng_msg_len(msg);
     if ((a = pv_arena_new((size_t) MESH_MSG_MAX * 4)) == NULL
         || proto_decode(a, nng_msg_body(msg), nng_msg_len(msg), &rep, NULL)
             != WEFT_OK
         || rep->type != PV_MAP) {
         l->refusals++;
+        l->m->n->stats.refused[REFUSED_REPLY]++;
         link_down(l, "malformed reply");
     } else
         link_reply(l, rep);
@@ -979,7 +987,11 @@ mesh__policy_receive(node *n, const uint8_t *p, size_t len, const uint8_t *from)
         mesh__forward_kind(n, OUT_POLICY, items, lens, 1, from, MESH_FANOUT);
     /* An older policy is old news; no governance keys here is our
      * choice, not the peer's fault. */
-    return err != WEFT_OK && err != WEFT_EVERSION && err != WEFT_ESTATE;
+    if (err != WEFT_OK && err != WEFT_EVERSION && err != WEFT_ESTATE) {
+        n->stats.refused[REFUSED_POLICY]++;
+        return 1;
+    }
+    return 0;
 }
 
 void

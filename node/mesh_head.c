@@ -105,6 +105,7 @@ mesh__heads_receive(node *n, const pv *heads, const uint8_t *from, bool forward,
     if (a == NULL || heads->type != PV_ARR || heads->u.a.n > MESH_HEADS_MAX
         || store_begin(n->st, true, &t) != WEFT_OK) {
         *refused += a != NULL; /* not a list, or too long a one */
+        n->stats.refused[REFUSED_HEAD] += a != NULL;
         pv_arena_free(a);
         return 0;
     }
@@ -129,6 +130,7 @@ mesh__heads_receive(node *n, const pv *heads, const uint8_t *from, bool forward,
                 != WEFT_OK) {
             log_msg(LOG_DEBUG, "domain head refused: %s", d.msg);
             (*refused)++;
+            n->stats.refused[REFUSED_HEAD]++;
             continue;
         }
         if (newer) {

@@ -85,6 +85,7 @@ ban(mesh *m, const uint8_t *key, const char *domain, const char *why)
                 : m->bans[slot].dur_ms * 2)
         : MESH_BAN_MIN_MS;
     m->bans[slot].until_ms = mesh__now_ms() + m->bans[slot].dur_ms;
+    m->n->stats.refused[REFUSED_SHUT_OUT]++;
     log_msg(LOG_WARN, "peer of domain '%s' %s: its key is shut out for %llu ms",
         domain, why, (unsigned long long) m->bans[slot].dur_ms);
 }
@@ -309,6 +310,7 @@ mesh_handle(
         err = pv_set(a, rep, "ok", pv_bool(a, true));
     if (err != WEFT_OK) {
         m->refused++;
+        n->stats.refused[REFUSED_REQUEST]++;
         server_strike(later, "too many refused requests in a row");
         log_msg(LOG_DEBUG, "peer request refused: %s", d.msg);
         rep = pv_map(a);

@@ -200,6 +200,7 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
         if (sig[i] != WEFT_OK) {
             log_msg(LOG_DEBUG, "summary refused: %s", weft_strerror(sig[i]));
             (*refused)++;
+            n->stats.refused[REFUSED_SIGNATURE]++;
             continue;
         }
         pv_arena_reset(a);
@@ -212,6 +213,7 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
                 != WEFT_OK) {
             log_msg(LOG_DEBUG, "summary refused: %s", d.msg);
             (*refused)++;
+            n->stats.refused[REFUSED_SUMMARY]++;
             continue;
         }
         if (out == ACCEPT_EQUIVOCATION) {
@@ -220,6 +222,7 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
             /* Spread the proof: both summaries go to the next peers, so
              * every node that sees them flags the domain. */
             (*refused)++;
+            n->stats.refused[REFUSED_EQUIVOCATION]++;
             recv_add(&fwd, (const uint8_t *) e->u.s.p, e->u.s.len);
             if (catalog_log_get(t, pv_getstr(sum, "domain"),
                     (uint64_t) pv_getint(sum, "seq", 0), &held)

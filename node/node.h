@@ -38,6 +38,38 @@ int log_parse_level(const char *s);
 void log_msg(log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* ---- counters for /metrics (metrics.c) ------------------------------ */
+
+/* Why something a peer sent was refused (weft_refusals_total{reason}). */
+typedef enum stats_refusal {
+    REFUSED_SIGNATURE,    /* a summary whose signature does not verify */
+    REFUSED_SUMMARY,      /* a summary refused otherwise: shape, expiry,
+                             a domain bound to another key */
+    REFUSED_EQUIVOCATION, /* a second summary with a seq already signed */
+    REFUSED_HEAD,         /* a signed domain head */
+    REFUSED_POLICY,       /* a governance policy bundle */
+    REFUSED_REQUEST,      /* a peer-socket request answered with an error */
+    REFUSED_REPLY,        /* a peer's reply to one of our links */
+    REFUSED_SHUT_OUT,     /* a misbehaving peer key was shut out */
+    REFUSED_CONNECTION,   /* a peer-socket connection cut off or turned away */
+    REFUSED_N
+} stats_refusal;
+
+#define STATS_QUERY_BUCKETS 12 /* query latency buckets, +Inf apart */
+
+/* The node's counters: only ever incremented, on the loop thread. */
+typedef struct node_stats {
+    /* The peer socket (--listen): requests in, replies out. */
+    uint64_t peer_msgs_in, peer_msgs_out, peer_bytes_in, peer_bytes_out;
+    /* The links this node dialed: requests out, replies in. */
+    uint64_t link_msgs_in, link_msgs_out, link_bytes_in, link_bytes_out;
+    uint64_t refused[REFUSED_N];
+    /* Searches and lists: how many, their time, and a histogram of it
+     * (counts per bucket, not cumulative; the last is +Inf). */
+    uint64_t queries, query_us;
+    uint64_t query_bucket[STATS_QUERY_BUCKETS + 1];
+} node_stats;
+
 /* ---- the node ------------------------------------------------------- */
 
 typedef struct server   server;
@@ -45,6 +77,7 @@ typedef struct mesh     mesh;
 typedef struct vpool    vpool;
 typedef struct gov      gov;
 typedef struct watchers watchers;
+typedef struct http     http;
 
 typedef struct node {
     char        dir[4096];
@@ -61,8 +94,13 @@ typedef struct node {
                                 request (--search-cache) */
     uint64_t domain_max;     /* summaries kept of one domain: its seq
                                 bound (--domain-max) */
-    int lock_fd;
+    int        lock_fd;
+    http      *http;  /* the HTTP API (--http); NULL without */
+    node_stats stats; /* counters for /metrics */
 } node;
+
+/* stats_query counts one search that took us microseconds (metrics.c). */
+void stats_query(node *n, uint64_t us);
 
 /* ---- the catalog (catalog.c) ---------------------------------------- */
 
@@ -363,5 +401,38 @@ weft_err server_start(node *n, void *loop, const char *url, size_t maxmsg,
 
 /* server_stop stops the socket; safe to call once the loop is stopping. */
 void server_stop(server *s);
+
+/*
+ * server_req_ext makes a request handle of no socket, for a caller that
+ * runs ops_handle itself (the HTTP API): a reply deferred to it (a get
+ * waiting on a peer's descriptor) is handed to fn(arg, out) on the loop
+ * thread. server_req_free frees it (NULL is a no-op); the caller frees it
+ * only once nothing may still answer it (after mesh_stop).
+ */
+server_req *server_req_ext(
+    void (*fn)(void *arg, const weft_buf *out), void *arg);
+void server_req_free(server_req *r);
+
+/* ---- the HTTP API and the catalog page (http.c) ---------------------- */
+
+/*
+ * http_addr turns a --http value (PORT, :PORT, HOST:PORT or [V6]:PORT)
+ * into the url served, into url (sz bytes): without a host, loopback
+ * (http://127.0.0.1:PORT). WEFT_EINVAL with d saying why.
+ */
+weft_err http_addr(const char *addr, char *url, size_t sz, weft_diag *d);
+
+/*
+ * http_start serves the read-only HTTP API, /metrics and the catalog page
+ * at url (from http_addr) on nng's HTTP server; requests are answered on
+ * the loop thread. n->http is set even when it fails, for http_stop.
+ */
+weft_err http_start(node *n, void *loop, const char *url, weft_diag *d);
+
+/*
+ * http_stop answers every request still waiting (503) and stops the
+ * server. Call it after mesh_stop: a get may wait on a peer until then.
+ */
+void http_stop(node *n);
 
 #endif

@@ -76,6 +76,9 @@ typedef struct work {
     bool           struck; /* server_strike was called for this request */
     const char    *drop;   /* server_drop's reason, or NULL */
     struct work   *next;
+    /* server_req_ext: no socket; a deferred reply goes to ext(arg). */
+    void (*ext)(void *arg, const weft_buf *out);
+    void *ext_arg;
 } work;
 
 /* A connection of a guarded socket. */
@@ -214,10 +217,32 @@ server_reply(server_req *r, const weft_buf *out)
 {
     work *w = r;
 
+    if (w->ext != NULL) {
+        w->ext(w->ext_arg, out);
+        return;
+    }
     if (w->state != W_LATER
         || __atomic_load_n(&w->s->stopping, __ATOMIC_ACQUIRE))
         return;
     send_reply(w, out);
+}
+
+server_req *
+server_req_ext(void (*fn)(void *arg, const weft_buf *out), void *arg)
+{
+    work *w = calloc(1, sizeof(*w));
+
+    if (w != NULL) {
+        w->ext = fn;
+        w->ext_arg = arg;
+    }
+    return w;
+}
+
+void
+server_req_free(server_req *r)
+{
+    free(r);
 }
 
 /* ---- the guarded socket: nng's REP protocol on libuv streams ----------- */
@@ -281,6 +306,8 @@ conn_end(conn *c, const char *why, bool linger)
         return;
     c->closing = true;
     s->buffered -= c->cap;
+    if (why != NULL)
+        s->n->stats.refused[REFUSED_CONNECTION]++;
     if (why != NULL && s->logged++ < SERVER_LOG_MAX)
         log_msg(LOG_WARN, "peer connection from %s closed: %s", c->addr, why);
     else if (why != NULL)
@@ -398,6 +425,10 @@ conn_answer(conn *c, const uint8_t *p, size_t n)
     memcpy(head + hn, p, ids);
     hn += ids;
     ok = conn_write(c, head, hn, out.p, out.len);
+    s->n->stats.peer_msgs_in++;
+    s->n->stats.peer_bytes_in += n;
+    s->n->stats.peer_msgs_out++;
+    s->n->stats.peer_bytes_out += hn + out.len;
     weft_buf_free(&out);
     if (!ok) {
         conn_close(c, "cannot send a reply");
@@ -553,6 +584,7 @@ on_conn(uv_stream_t *lis, int status)
     }
     if (uv_accept(lis, &c->h.stream) != 0 || s->nconns >= SERVER_PIPES_MAX) {
         s->turned_away++;
+        s->n->stats.refused[REFUSED_CONNECTION]++;
         uv_close(&c->h.handle, conn_closed);
         return;
     }

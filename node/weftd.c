@@ -62,6 +62,10 @@ static const char usage[]
       "  --reindex          build the search index again from the stored\n"
       "                     summaries before serving (it is kept up to date\n"
       "                     as they change; this is for repairs)\n"
+      "  --http ADDR        serve the read-only HTTP API, /metrics and the\n"
+      "                     catalog page at ADDR: PORT or :PORT (loopback),\n"
+      "                     HOST:PORT (0.0.0.0:PORT: every interface); off\n"
+      "                     by default\n"
       "\n"
       "The CLI socket is ipc://DIR/weft.sock (mode 0600). SIGINT or SIGTERM\n"
       "stops the node cleanly.\n";
@@ -83,6 +87,7 @@ typedef struct opts {
     bool        reindex;
     uint64_t    search_mib;
     uint64_t    domain_max;
+    char        http[300]; /* the url --http serves ("": none) */
 } opts;
 
 /* council_key reads a council public key: 64 hex digits or a .pub file. */
@@ -132,6 +137,7 @@ parse(int argc, char **argv, opts *o)
         { "reindex", no_argument, NULL, 'R' },
         { "search-cache", required_argument, NULL, 'C' },
         { "domain-max", required_argument, NULL, 'D' },
+        { "http", required_argument, NULL, 'T' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -224,6 +230,15 @@ parse(int argc, char **argv, opts *o)
         case 'R':
             o->reindex = true;
             break;
+        case 'T': {
+            weft_diag d = { "" };
+
+            if (http_addr(optarg, o->http, sizeof(o->http), &d) != WEFT_OK) {
+                fprintf(stderr, "weftd: %s\n", d.msg);
+                return 2;
+            }
+            break;
+        }
         case 'D': {
             char              *end;
             unsigned long long v = strtoull(optarg, &end, 10);
@@ -471,6 +486,7 @@ on_signal(uv_signal_t *h, int sig)
     if (pthread_create(&t, NULL, watchdog, NULL) == 0)
         pthread_detach(t);
     mesh_stop(n->mesh);
+    http_stop(n); /* after the mesh: a get may wait on a peer */
     watch_stop(n);
     server_stop(n->srv);
     n->srv = NULL;
@@ -544,6 +560,17 @@ run(node *n, uv_loop_t *loop, const opts *o)
             != WEFT_OK) {
         log_msg(LOG_ERROR, "%s", d.msg);
         mesh_stop(n->mesh);
+        watch_stop(n);
+        server_stop(n->srv);
+        n->srv = NULL;
+        uv_walk(loop, close_walk, NULL);
+        uv_run(loop, UV_RUN_DEFAULT);
+        return 1;
+    }
+    if (o->http[0] && http_start(n, loop, o->http, &d) != WEFT_OK) {
+        log_msg(LOG_ERROR, "%s", d.msg);
+        mesh_stop(n->mesh);
+        http_stop(n);
         watch_stop(n);
         server_stop(n->srv);
         n->srv = NULL;
