@@ -119,6 +119,26 @@ council_key(const char *arg, uint8_t out[32])
     return 0;
 }
 
+/* number reads option name's argument arg as a whole number from lo to
+ * hi into *out, or says what it expected (in unit) and returns false. */
+static bool
+number(const char *name, const char *arg, long long lo, long long hi,
+    const char *unit, long long *out)
+{
+    char     *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(arg, &end, 10);
+    if (*end == 0 && end != arg && errno == 0 && v >= lo && v <= hi) {
+        *out = v;
+        return true;
+    }
+    fprintf(stderr, "weftd: --%s '%s': expected %s%s%lld to %lld\n", name, arg,
+        unit, *unit ? " from " : "", lo, hi);
+    return false;
+}
+
 static int
 parse(int argc, char **argv, opts *o)
 {
@@ -141,7 +161,8 @@ parse(int argc, char **argv, opts *o)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    int c, lvl;
+    int       c, lvl;
+    long long v;
 
     o->data = getenv("WEFT_DATA");
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -173,34 +194,17 @@ parse(int argc, char **argv, opts *o)
             }
             o->peers[o->npeers++] = optarg;
             break;
-        case 'i': {
-            char *end;
-            long  ms = strtol(optarg, &end, 10);
-
-            if (*end != 0 || ms < 10 || ms > 3600000) {
-                fprintf(stderr,
-                    "weftd: --sync-interval '%s': expected "
-                    "milliseconds from 10 to 3600000\n",
-                    optarg);
+        case 'i':
+            if (!number(
+                    "sync-interval", optarg, 10, 3600000, "milliseconds", &v))
                 return 2;
-            }
-            o->interval_ms = (uint64_t) ms;
+            o->interval_ms = (uint64_t) v;
             break;
-        }
-        case 'H': {
-            char *end;
-            long  sec = strtol(optarg, &end, 10);
-
-            if (*end != 0 || end == optarg || sec < 1 || sec > 86400) {
-                fprintf(stderr,
-                    "weftd: --head-interval '%s': expected "
-                    "seconds from 1 to 86400\n",
-                    optarg);
+        case 'H':
+            if (!number("head-interval", optarg, 1, 86400, "seconds", &v))
                 return 2;
-            }
-            o->head_ms = (uint64_t) sec * 1000;
+            o->head_ms = (uint64_t) v * 1000;
             break;
-        }
         case 'g':
             if (o->ngkeys == PROTO_COUNCIL_MAX) {
                 fprintf(stderr, "weftd: at most %d --governance-key\n",
@@ -211,19 +215,12 @@ parse(int argc, char **argv, opts *o)
                 return 2;
             o->ngkeys++;
             break;
-        case 'k': {
-            char *end;
-            long  k = strtol(optarg, &end, 10);
-
-            if (*end != 0 || end == optarg || k < 1 || k > PROTO_COUNCIL_MAX) {
-                fprintf(stderr,
-                    "weftd: --governance-threshold '%s': expected 1 to %d\n",
-                    optarg, PROTO_COUNCIL_MAX);
+        case 'k':
+            if (!number("governance-threshold", optarg, 1, PROTO_COUNCIL_MAX,
+                    "", &v))
                 return 2;
-            }
-            o->threshold = (int) k;
+            o->threshold = (int) v;
             break;
-        }
         case 'P':
             o->local_policy = optarg;
             break;
@@ -239,46 +236,21 @@ parse(int argc, char **argv, opts *o)
             }
             break;
         }
-        case 'D': {
-            char              *end;
-            unsigned long long v = strtoull(optarg, &end, 10);
-
-            if (*end != 0 || end == optarg || optarg[0] == '-' || v < 1
-                || v > (1ull << 40)) {
-                fprintf(stderr,
-                    "weftd: --domain-max '%s': expected 1 to %llu summaries\n",
-                    optarg, 1ull << 40);
+        case 'D':
+            if (!number("domain-max", optarg, 1, 1ll << 40, "summaries", &v))
                 return 2;
-            }
-            o->domain_max = v;
+            o->domain_max = (uint64_t) v;
             break;
-        }
-        case 'C': {
-            char *end;
-            long  mib = strtol(optarg, &end, 10);
-
-            if (*end != 0 || end == optarg || mib < 8 || mib > 65536) {
-                fprintf(stderr,
-                    "weftd: --search-cache '%s': expected MiB from 8 to "
-                    "65536\n",
-                    optarg);
+        case 'C':
+            if (!number("search-cache", optarg, 8, 65536, "MiB", &v))
                 return 2;
-            }
-            o->search_mib = (uint64_t) mib;
+            o->search_mib = (uint64_t) v;
             break;
-        }
-        case 'K': {
-            char *end;
-            long  k = strtol(optarg, &end, 10);
-
-            if (*end != 0 || end == optarg || k < 1 || k > MESH_LINKS_MAX) {
-                fprintf(stderr, "weftd: --links '%s': expected 1 to %d\n",
-                    optarg, MESH_LINKS_MAX);
+        case 'K':
+            if (!number("links", optarg, 1, MESH_LINKS_MAX, "", &v))
                 return 2;
-            }
-            o->links = (int) k;
+            o->links = (int) v;
             break;
-        }
         case 'h':
             fputs(usage, stdout);
             return 0;
