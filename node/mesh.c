@@ -31,19 +31,10 @@
 #include <time.h>
 #include <uv.h>
 
-static uint64_t
-now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
 uint64_t
 mesh__now_ms(void)
 {
-    return now_us() / 1000;
+    return weft_now_us() / 1000;
 }
 
 /* ---- outboxes -------------------------------------------------------- */
@@ -148,7 +139,7 @@ link_send(plink *l, lop op, const pv *req)
     l->op = op;
     l->state = L_WAIT;
     l->ph = PH_SEND;
-    l->sent_us = now_us();
+    l->sent_us = weft_now_us();
     nng_aio_set_msg(l->aio, msg);
     nng_aio_set_timeout(l->aio, MESH_TIMEOUT_MS);
     nng_ctx_send(l->ctx, l->aio);
@@ -718,7 +709,7 @@ link_done(plink *l)
     }
     msg = nng_aio_get_msg(l->aio);
     nng_aio_set_msg(l->aio, NULL); /* handled: link_free must not free it */
-    l->rtt_us = now_us() - l->sent_us;
+    l->rtt_us = weft_now_us() - l->sent_us;
     l->msgs_in++;
     l->bytes_in += nng_msg_len(msg);
     l->m->n->stats.link_msgs_in++;

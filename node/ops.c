@@ -140,16 +140,6 @@ flag(const pv *req, const char *key)
     return v != NULL && v->type == PV_BOOL && v->u.b;
 }
 
-/* mono_us is a monotonic clock in microseconds. */
-static uint64_t
-mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
 static weft_err
 op_search(node *n, const pv *req, reply *r, weft_diag *d)
 {
@@ -192,12 +182,12 @@ op_search(node *n, const pv *req, reply *r, weft_diag *d)
     limit = pv_getint(req, "limit", 0);
     if (limit == 0 || limit > QUERY_RESULTS_MAX)
         limit = QUERY_RESULTS_MAX;
-    t0 = mono_us();
+    t0 = weft_now_us();
     err = query_search(n, r->a, text, arg(req, "domain"),
         (flag(req, "all") ? QUERY_ALL : 0)
             | (flag(req, "explain") ? QUERY_EXPLAIN : 0),
         limit, items, &total, facets, d);
-    stats_query(n, mono_us() - t0); /* weft_query_duration_seconds */
+    stats_query(n, weft_now_us() - t0); /* weft_query_duration_seconds */
     if (err == WEFT_EINVAL) {
         weft_diag why = *d;
 

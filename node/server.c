@@ -247,15 +247,6 @@ server_req_free(server_req *r)
 
 /* ---- the guarded socket: nng's REP protocol on libuv streams ----------- */
 
-static uint64_t
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
 static void
 conn_closed(uv_handle_t *h)
 {
@@ -406,7 +397,7 @@ conn_answer(conn *c, const uint8_t *p, size_t n)
         if (p[ids - 4] & 0x80)
             break;
     }
-    c->last_ms = mono_ms();
+    c->last_ms = weft_now_us() / 1000;
     w->struck = false;
     w->drop = NULL;
     weft_buf_init(&out, WEFT_MSG_MAX);
@@ -591,7 +582,7 @@ on_conn(uv_stream_t *lis, int status)
     if (!s->ipc)
         uv_tcp_nodelay(&c->h.tcp, 1);
     conn_addr(c);
-    c->last_ms = mono_ms();
+    c->last_ms = weft_now_us() / 1000;
     c->next = s->conns;
     if (s->conns)
         s->conns->prev = c;
@@ -610,7 +601,7 @@ static void
 idle_cb(uv_timer_t *h)
 {
     server  *s = h->data;
-    uint64_t now = mono_ms();
+    uint64_t now = weft_now_us() / 1000;
 
     for (conn *c = s->conns, *next; c != NULL; c = next) {
         next = c->next;

@@ -37,15 +37,6 @@ struct watchers {
 
 #define FULL 1000 /* arr_cb: a reply holds enough events */
 
-static uint64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
 /* ---- the arrivals log (called from catalog.c, inside its txn) ---------- */
 
 static uint64_t
@@ -216,7 +207,7 @@ watch_op(node *n, const pv *req, reply *r, weft_diag *d)
         w->len = r->rawlen;
         w->used = true;
         w->later = r->later;
-        w->deadline_ms = now_ms() + WATCH_WAIT_MS;
+        w->deadline_ms = weft_now_us() / 1000 + WATCH_WAIT_MS;
         r->deferred = true;
         goto done;
     }
@@ -259,7 +250,7 @@ void
 watch_kick(node *n)
 {
     watchers  *ws = n->watch;
-    uint64_t   now = now_ms(), head = 0;
+    uint64_t   now = weft_now_us() / 1000, head = 0;
     store_txn *t;
     bool       any = false;
 
@@ -281,7 +272,7 @@ static void
 tick(uv_timer_t *t)
 {
     watchers *ws = t->data;
-    uint64_t  now = now_ms();
+    uint64_t  now = weft_now_us() / 1000;
 
     /* Deadlines only: news wakes watchers through watch_kick. */
     for (int i = 0; i < WATCH_MAX; i++)

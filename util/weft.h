@@ -46,6 +46,9 @@ typedef enum weft_err {
 /* weft_strerror returns a static description of err. */
 const char *weft_strerror(weft_err err);
 
+/* weft_now_us is a monotonic clock in microseconds (util/clock.c). */
+uint64_t weft_now_us(void);
+
 /* weft_errname returns the stable symbolic name of err ("ENOTFOUND"). */
 const char *weft_errname(weft_err err);
 
