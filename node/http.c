@@ -566,6 +566,21 @@ search_req(pv_arena *a, const http_target *t, const char *op, long long def,
     return req;
 }
 
+/* search answers /api/search (op "search") or /api/products ("list"). */
+static void
+search(http *h, hreq *r, pv_arena *a, const http_target *t, const char *op,
+    long long def)
+{
+    weft_diag d = { "" };
+    pv       *req = search_req(a, t, op, def, &d);
+
+    if (req == NULL)
+        fail(h, r, d.msg[0] ? 400 : 503, d.msg[0] ? WEFT_EINVAL : WEFT_ENOMEM,
+            0, "%s", d.msg[0] ? d.msg : "out of memory");
+    else
+        run(h, r, a, req, fix_items);
+}
+
 /* product answers /api/products/ID[/lineage|/why]. */
 static void
 product(http *h, hreq *r, pv_arena *a, const http_target *t, const char *id,
@@ -620,17 +635,10 @@ products(http *h, hreq *r, pv_arena *a, const http_target *t)
 {
     const char *sub = NULL;
     char        id[WEFT_ID_MAX * 2 + 2];
-    weft_diag   d = { "" };
-    pv         *req;
     int         at = 2;
 
     if (t->nseg == 2) {
-        if ((req = search_req(a, t, "list", HTTP_LIST_LIMIT, &d)) == NULL)
-            fail(h, r, d.msg[0] ? 400 : 503,
-                d.msg[0] ? WEFT_EINVAL : WEFT_ENOMEM, 0, "%s",
-                d.msg[0] ? d.msg : "out of memory");
-        else
-            run(h, r, a, req, fix_items);
+        search(h, r, a, t, "list", HTTP_LIST_LIMIT);
         return;
     }
     if (strchr(t->seg[2], '/') != NULL)
@@ -737,8 +745,6 @@ api(http *h, hreq *r, pv_arena *a, const http_target *t)
         { "status", "status", fix_status },
     };
     const char *what = t->nseg > 1 ? t->seg[1] : "";
-    weft_diag   d = { "" };
-    pv         *req;
 
     if (t->nseg == 1) {
         api_index(h, r, a);
@@ -749,12 +755,7 @@ api(http *h, hreq *r, pv_arena *a, const http_target *t)
         return;
     }
     if (strcmp(what, "search") == 0 && t->nseg == 2) {
-        if ((req = search_req(a, t, "search", HTTP_SEARCH_LIMIT, &d)) == NULL)
-            fail(h, r, d.msg[0] ? 400 : 503,
-                d.msg[0] ? WEFT_EINVAL : WEFT_ENOMEM, 0, "%s",
-                d.msg[0] ? d.msg : "out of memory");
-        else
-            run(h, r, a, req, fix_items);
+        search(h, r, a, t, "search", HTTP_SEARCH_LIMIT);
         return;
     }
     for (size_t i = 0; t->nseg == 2 && i < sizeof(simple) / sizeof(simple[0]);
