@@ -35,6 +35,27 @@
 #define IX_TEXTS_MAX 256   /* texts per field, as query_match reads them */
 #define IX_DOCS_REC  16
 
+/* grow makes room for need items of size bytes at *pp (whose room is
+ * *cap items), doubling from first; false, and nothing changed, when
+ * out of memory. */
+static bool
+grow(void *pp, size_t *cap, size_t need, size_t size, size_t first)
+{
+    void  *p;
+    size_t c = *cap ? *cap : first;
+
+    if (need <= *cap)
+        return true;
+    while (c < need)
+        c *= 2;
+    memcpy(&p, pp, sizeof(p));
+    if ((p = realloc(p, c * size)) == NULL)
+        return false;
+    memcpy(pp, &p, sizeof(p));
+    *cap = c;
+    return true;
+}
+
 static const char *const filter_keys[] = { "domain", "owner", "class", "tag",
     "status", "interface", "format", "field" };
 static const char        filter_kinds[] = "doctsifp";
@@ -126,26 +147,10 @@ tok_add(ixdoc *d, const char *a, size_t al, const char *b, size_t bl)
 
     if (d->err)
         return -1;
-    if (d->used + need > d->cap) {
-        size_t cap = (d->cap + need) * 2;
-
-        if ((p = realloc(d->buf, cap)) == NULL) {
-            d->err = WEFT_ENOMEM;
-            return -1;
-        }
-        d->buf = p;
-        d->cap = cap;
-    }
-    if (d->ntoks == d->captoks) {
-        size_t cap = d->captoks ? d->captoks * 2 : 256;
-        tok   *nt = realloc(d->toks, cap * sizeof(*nt));
-
-        if (nt == NULL) {
-            d->err = WEFT_ENOMEM;
-            return -1;
-        }
-        d->toks = nt;
-        d->captoks = cap;
+    if (!grow(&d->buf, &d->cap, d->used + need, 1, 4096)
+        || !grow(&d->toks, &d->captoks, d->ntoks + 1, sizeof(*d->toks), 256)) {
+        d->err = WEFT_ENOMEM;
+        return -1;
     }
     p = d->buf + off;
     if (a != NULL) {
@@ -205,16 +210,9 @@ tok_cmp(const void *x, const void *y)
 static pkey *
 key_new(ixdoc *d)
 {
-    if (d->nkeys == d->capkeys) {
-        size_t cap = d->capkeys ? d->capkeys * 2 : 64;
-        pkey  *p = realloc(d->keys, cap * sizeof(*p));
-
-        if (p == NULL) {
-            d->err = WEFT_ENOMEM;
-            return NULL;
-        }
-        d->keys = p;
-        d->capkeys = cap;
+    if (!grow(&d->keys, &d->capkeys, d->nkeys + 1, sizeof(*d->keys), 64)) {
+        d->err = WEFT_ENOMEM;
+        return NULL;
     }
     return &d->keys[d->nkeys++];
 }
@@ -266,16 +264,9 @@ join_cb(void *ctx, const char *w)
     joinbuf *j = ctx;
     size_t   l = strlen(w);
 
-    if (j->n + l + 2 > j->cap) {
-        size_t cap = (j->cap + l + 2) * 2;
-        char  *p = realloc(j->p, cap);
-
-        if (p == NULL) {
-            j->bad = true;
-            return;
-        }
-        j->p = p;
-        j->cap = cap;
+    if (!grow(&j->p, &j->cap, j->n + l + 2, 1, 256)) {
+        j->bad = true;
+        return;
     }
     if (j->n > 0)
         j->p[j->n++] = ' ';
@@ -666,34 +657,12 @@ batch_add(ixbatch *b, int tab, const void *key, size_t klen, const uint8_t v[7])
             break;
         }
     }
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        ixent *e = realloc(b->e, cap * sizeof(*e));
-
-        if (e == NULL)
-            return WEFT_ENOMEM;
-        b->e = e;
-        b->cap = cap;
-    }
+    if (!grow(&b->e, &b->cap, b->n + 1, sizeof(*b->e), 4096))
+        return WEFT_ENOMEM;
     if (k == NULL) { /* a new key */
-        if (b->nk == b->capk) {
-            size_t cap = b->capk ? b->capk * 2 : 1024;
-            ixkey *nk = realloc(b->k, cap * sizeof(*nk));
-
-            if (nk == NULL)
-                return WEFT_ENOMEM;
-            b->k = nk;
-            b->capk = cap;
-        }
-        if (b->kused + klen > b->kcap) {
-            size_t   cap = (b->kcap + klen) * 2;
-            uint8_t *p = realloc(b->keys, cap);
-
-            if (p == NULL)
-                return WEFT_ENOMEM;
-            b->keys = p;
-            b->kcap = cap;
-        }
+        if (!grow(&b->k, &b->capk, b->nk + 1, sizeof(*b->k), 1024)
+            || !grow(&b->keys, &b->kcap, b->kused + klen, 1, 65536))
+            return WEFT_ENOMEM;
         k = &b->k[b->nk];
         k->koff = (uint32_t) b->kused;
         k->klen = (uint16_t) klen;
@@ -731,15 +700,8 @@ add_new(store_txn *t, ixbatch *b, uint32_t doc, const ixdoc *d)
         err = batch_add(b, 1, d->keys[i].k, d->keys[i].n, v);
     if (err != WEFT_OK)
         return err;
-    if (b->ndocs == b->dcap) {
-        size_t   cap = b->dcap ? b->dcap * 2 : 256;
-        uint8_t *p = realloc(b->docs, cap * IX_DOCS_REC);
-
-        if (p == NULL)
-            return WEFT_ENOMEM;
-        b->docs = p;
-        b->dcap = cap;
-    }
+    if (!grow(&b->docs, &b->dcap, b->ndocs + 1, IX_DOCS_REC, 256))
+        return WEFT_ENOMEM;
     docs_val(b->docs + b->ndocs++ * IX_DOCS_REC, doc, d->len);
     for (int f = 0; f < QF_COUNT; f++)
         b->len[f] += d->len[f];
@@ -1022,16 +984,8 @@ typedef struct gather {
 static int
 list_grow(ix_list *l, size_t more)
 {
-    if (l->n + more > l->cap) {
-        size_t   cap = (l->n + more) * 2;
-        ix_post *p = realloc(l->p, cap * sizeof(*p));
-
-        if (p == NULL)
-            return WEFT_ENOMEM;
-        l->p = p;
-        l->cap = cap;
-    }
-    return 0;
+    return grow(&l->p, &l->cap, l->n + more, sizeof(*l->p), 64) ? 0
+                                                                : WEFT_ENOMEM;
 }
 
 static int
