@@ -85,7 +85,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *colon = strrchr(url, ':');
 
         if (strncmp(url, "http://", 7) != 0 || colon == NULL
-            || atol(colon + 1) > 65535)
+            || strtol(colon + 1, NULL, 10) > 65535)
             fail("an address that is not http://HOST:PORT");
     }
     free(out);
