@@ -620,6 +620,20 @@ idle_cb(uv_timer_t *h)
     s->logged = 0;
 }
 
+/* ipc_path takes the socket file of an ipc:// url, removing a stale one
+ * (safe: we hold the data directory's lock). */
+static weft_err
+ipc_path(server *s, const char *url, weft_diag *d)
+{
+    if (strlen(url + 6) >= sizeof(s->path))
+        return weft_diagf(d, WEFT_ETOOBIG,
+            "%s: path longer than a unix socket allows (%zu bytes)", url + 6,
+            sizeof(s->path) - 1);
+    snprintf(s->path, sizeof(s->path), "%s", url + 6);
+    unlink(s->path);
+    return WEFT_OK;
+}
+
 /* listen_guarded listens at tcp://HOST:PORT or ipc://PATH on libuv. */
 static weft_err
 listen_guarded(server *s, uv_loop_t *loop, const char *url, weft_diag *d)
@@ -629,12 +643,8 @@ listen_guarded(server *s, uv_loop_t *loop, const char *url, weft_diag *d)
     int             rv;
 
     if ((s->ipc = strncmp(url, "ipc://", 6) == 0)) {
-        if (strlen(url + 6) >= sizeof(s->path))
-            return weft_diagf(d, WEFT_ETOOBIG,
-                "%s: path longer than a unix socket allows (%zu bytes)",
-                url + 6, sizeof(s->path) - 1);
-        snprintf(s->path, sizeof(s->path), "%s", url + 6);
-        unlink(s->path);
+        if (ipc_path(s, url, d) != WEFT_OK)
+            return WEFT_ETOOBIG;
         if ((rv = uv_pipe_init(loop, &s->lis.pipe, 0)) != 0)
             return weft_diagf(d, WEFT_EIO, "%s: %s", url, uv_strerror(rv));
         s->lis.handle.data = s;
@@ -737,14 +747,8 @@ listen_on(server *s, const char *url, size_t maxmsg, weft_diag *d)
     bool         ipc = strncmp(url, "ipc://", 6) == 0;
     int          rv;
 
-    if (ipc) {
-        if (strlen(url + 6) >= sizeof(s->path))
-            return weft_diagf(d, WEFT_ETOOBIG,
-                "%s: path longer than a unix socket allows (%zu bytes)",
-                url + 6, sizeof(s->path) - 1);
-        snprintf(s->path, sizeof(s->path), "%s", url + 6);
-        unlink(s->path);
-    }
+    if (ipc && ipc_path(s, url, d) != WEFT_OK)
+        return WEFT_ETOOBIG;
     if ((rv = nng_rep0_open(&s->sock)) != 0
         || (rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, maxmsg)) != 0
         || (rv = nng_listener_create(&l, s->sock, url)) != 0
