@@ -15,9 +15,11 @@
  */
 #include "node/index.h"
 #include "node/node.h"
+#include "node/prep.h"
 #include "proto/policy.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -877,50 +879,95 @@ verdict_out(pub *p)
     return WEFT_OK;
 }
 
-static weft_err
-publish_one(pub *p, const pv *data, weft_diag *d)
-{
-    bool        changed;
-    pv         *doc, *desc, *cur, *sum = NULL;
+/*
+ * A document as the helpers make it ready (prep.h): parsed, normalized,
+ * encoded and hashed, or refused with err and d. Its arena then holds
+ * the loop thread's work on it too, until the slot is released.
+ */
+typedef struct ready {
+    pv_arena   *a;
+    const char *file;
+    pv         *desc;
+    weft_buf    bytes; /* desc, canonical msgpack */
     uint8_t     hash[32];
-    char        hex[65];
-    weft_buf    bytes;
-    const char *dom;
     weft_err    err;
+    weft_diag   d;
+} ready;
 
-    if (data->u.s.len > WEFT_DOC_MAX)
-        return weft_diagf(d, WEFT_ETOOBIG,
-            "%s: %u bytes, over the %u-byte "
-            "document limit",
-            p->file, data->u.s.len, WEFT_DOC_MAX);
-    if ((err = proto_yaml_parse(
-             p->a, (const uint8_t *) data->u.s.p, data->u.s.len, &doc, d))
-        || (err = proto_normalize(p->a, doc, p->n->domain, &desc, d))) {
-        where(d, p->file);
+typedef struct ready_ctx {
+    const node *n;
+    const pv   *docs;
+} ready_ctx;
+
+/* make_ready prepares document i of the request (any thread: it reads
+ * the request and the node's name, and writes only its slot). */
+static void
+make_ready(void *ctx, size_t i, void *slot)
+{
+    const ready_ctx *c = ctx;
+    ready           *r = slot;
+    const pv        *doc = c->docs->u.a.v[i], *data = pv_get(doc, "data");
+    const char      *file = pv_getstr(doc, "name"), *dom;
+    pv              *parsed;
+
+    pv_arena_reset(r->a);
+    r->bytes.len = 0;
+    r->desc = NULL;
+    r->d.msg[0] = '\0';
+    r->file = file ? file : "-";
+    r->err = WEFT_OK;
+    if (doc->type != PV_MAP || data == NULL || data->type != PV_BIN) {
+        r->err = weft_diagf(&r->d, WEFT_EINVAL,
+            "%s: malformed request entry: expected {name, data: bytes}",
+            r->file);
+        return;
+    }
+    if (data->u.s.len > WEFT_DOC_MAX) {
+        r->err = weft_diagf(&r->d, WEFT_ETOOBIG,
+            "%s: %u bytes, over the %u-byte document limit", r->file,
+            data->u.s.len, WEFT_DOC_MAX);
+        return;
+    }
+    if ((r->err = proto_yaml_parse(r->a, (const uint8_t *) data->u.s.p,
+             data->u.s.len, &parsed, &r->d))
+        || (r->err
+            = proto_normalize(r->a, parsed, c->n->domain, &r->desc, &r->d))) {
+        where(&r->d, r->file);
+        return;
+    }
+    dom = pv_getstr(r->desc, "domain");
+    if (strcmp(dom, c->n->domain) != 0) {
+        r->err = weft_diagf(&r->d, WEFT_EDOMAIN,
+            "%s: domain '%s' is not this node's domain '%s': a node only "
+            "speaks for its own domain",
+            r->file, dom, c->n->domain);
+        return;
+    }
+    if ((r->err = proto_encode(r->desc, &r->bytes)) != WEFT_OK) {
+        weft_diagf(&r->d, r->err, "%s: descriptor: %s", r->file,
+            weft_strerror(r->err));
+        return;
+    }
+    crypto_blake2b(r->bytes.p, r->bytes.len, r->hash);
+}
+
+static weft_err
+publish_one(pub *p, ready *r, weft_diag *d)
+{
+    bool     changed;
+    pv      *desc = r->desc, *cur, *sum = NULL;
+    char     hex[65];
+    weft_err err;
+
+    if ((err = check_current(p, desc, r->hash, &cur, d)) != WEFT_OK)
         return err;
-    }
-    dom = pv_getstr(desc, "domain");
-    if (strcmp(dom, p->n->domain) != 0)
-        return weft_diagf(d, WEFT_EDOMAIN,
-            "%s: domain '%s' is not this "
-            "node's domain '%s': a node only speaks for its "
-            "own domain",
-            p->file, dom, p->n->domain);
-    weft_buf_init(&bytes, WEFT_DESC_MAX);
-    if ((err = proto_encode(desc, &bytes)) != WEFT_OK) {
-        weft_diagf(d, err, "%s: descriptor: %s", p->file, weft_strerror(err));
-        goto done;
-    }
-    crypto_blake2b(bytes.p, bytes.len, hash);
-    if ((err = check_current(p, desc, hash, &cur, d)) != WEFT_OK)
-        goto done;
-    changed = cur == NULL || memcmp(pv_get(cur, "body")->u.s.p, hash, 32);
+    changed = cur == NULL || memcmp(pv_get(cur, "body")->u.s.p, r->hash, 32);
     p->verdict = NULL;
     if (!changed)
         sum = cur; /* identical content: nothing changes */
     else if (p->dry_run)
-        err = lint(p, desc, hash, &bytes);
-    else if ((err = store_new(p, desc, &bytes, hash, &sum))) {
+        err = lint(p, desc, r->hash, &r->bytes);
+    else if ((err = store_new(p, desc, &r->bytes, r->hash, &sum))) {
         if (err == WEFT_EPOLICY && p->verdict != NULL)
             gov_reasons(p->verdict, p->file, d);
         else if (err == WEFT_ELIMIT)
@@ -936,7 +983,7 @@ publish_one(pub *p, const pv *data, weft_diag *d)
         err = verdict_out(p);
     if (err == WEFT_EPOLICY && p->dry_run)
         gov_reasons(p->verdict, p->file, d);
-    crypto_hex(hash, 32, hex);
+    crypto_hex(r->hash, 32, hex);
     if (err == WEFT_OK
         && ((err = pv_setstr(p->ra, p->res, "id", pv_getstr(desc, "id")))
             || (err = pv_setstr(p->ra, p->res, "name", pv_getstr(desc, "name")))
@@ -949,35 +996,57 @@ publish_one(pub *p, const pv *data, weft_diag *d)
             || (err
                 = pv_set(p->ra, p->res, "changed", pv_bool(p->ra, changed)))))
         weft_diagf(d, err, "%s: %s", p->file, weft_strerror(err));
-done:
-    weft_buf_free(&bytes);
     return err;
+}
+
+/* ready_free frees the ring's slots (NULL entries are fine). */
+static void
+ready_free(ready *ring)
+{
+    for (size_t k = 0; k < PREP_RING; k++) {
+        pv_arena_free(ring[k].a);
+        weft_buf_free(&ring[k].bytes);
+    }
+    free(ring);
 }
 
 weft_err
 catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results,
     weft_diag *why)
 {
-    pv_arena  *work; /* reused by each document in turn */
-    store_txn *t;
-    weft_err   err;
+    ready     *ring;
+    void      *slots[PREP_RING];
+    ready_ctx  rc = { n, docs };
+    prep      *pp = NULL;
+    store_txn *t = NULL;
+    weft_err   err = WEFT_OK;
     uint32_t   ok = 0;
 
-    /* Each document works in one reused arena, so a batch of thousands
-     * costs the memory of one document at a time. */
-    if ((work = pv_arena_new((size_t) WEFT_DOC_MAX * 32)) == NULL)
+    /* Helpers parse, normalize and hash the documents ahead of this
+     * thread, which checks, signs and stores them in order: each in its
+     * slot's arena, so a batch of thousands costs the memory of the
+     * ring. */
+    if ((ring = calloc(PREP_RING, sizeof(*ring))) == NULL)
         return WEFT_ENOMEM;
-    if ((err = store_begin(n->st, true, &t)) != WEFT_OK) {
-        pv_arena_free(work);
-        return err;
+    for (size_t k = 0; k < PREP_RING; k++) {
+        weft_buf_init(&ring[k].bytes, WEFT_DESC_MAX);
+        if ((ring[k].a = pv_arena_new((size_t) WEFT_DOC_MAX * 32)) == NULL)
+            err = WEFT_ENOMEM;
+        slots[k] = &ring[k];
+    }
+    if (err != WEFT_OK
+        || (pp = prep_start(
+                docs->u.a.n, prep_helpers(), make_ready, &rc, slots))
+            == NULL
+        || (err = store_begin(n->st, true, &t)) != WEFT_OK) {
+        prep_stop(pp);
+        ready_free(ring);
+        return err != WEFT_OK ? err : WEFT_ENOMEM;
     }
     for (uint32_t i = 0; i < docs->u.a.n; i++) {
-        const pv   *doc = docs->u.a.v[i];
-        const char *file = pv_getstr(doc, "name");
-        const pv   *data = pv_get(doc, "data");
-        pv         *res = pv_map(a);
-        pub p = { n, t, work, a, file ? file : "-", dry_run, res, false, NULL,
-            NULL };
+        ready *r = prep_get(pp, i);
+        pv    *res = pv_map(a);
+        pub    p = { n, t, r->a, a, r->file, dry_run, res, false, NULL, NULL };
         weft_diag d = { "" };
 
         if (res == NULL || pv_push(a, results, res) != WEFT_OK) {
@@ -985,13 +1054,11 @@ catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results,
             break;
         }
         pv_setstr(a, res, "file", p.file);
-        if (doc->type != PV_MAP || data == NULL || data->type != PV_BIN)
-            err = weft_diagf(&d, WEFT_EINVAL,
-                "%s: malformed request entry: expected {name, data: bytes}",
-                p.file);
+        if ((err = r->err) != WEFT_OK)
+            d = r->d;
         else
-            err = publish_one(&p, data, &d);
-        pv_arena_reset(work);
+            err = publish_one(&p, r, &d);
+        prep_release(pp, i);
         pv_set(a, res, "ok", pv_bool(a, err == WEFT_OK));
         pv_setint(a, res, "code", err);
         if (err != WEFT_OK) {
@@ -1005,7 +1072,8 @@ catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results,
         }
         err = WEFT_OK;
     }
-    pv_arena_free(work);
+    prep_stop(pp);
+    ready_free(ring);
     if (err != WEFT_OK || dry_run || ok == 0) {
         store_abort(t);
         return err;

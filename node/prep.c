@@ -1,0 +1,149 @@
+/*
+ * prep.c: helpers that make items ahead of the caller, into a ring.
+ * Everything shared is under one mutex: an item takes tens of
+ * microseconds, next to which a lock is nothing. A wake-up is not
+ * (waking the other core costs ~50 us here, LIMITS.md): nobody is
+ * signalled unless it waits, and a helper that found the ring full waits
+ * for half of it to free up, so it is woken once per PREP_RING / 2 items.
+ */
+#include "node/prep.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+struct prep {
+    pthread_mutex_t mtx;
+    pthread_cond_t  room;  /* a slot was released, or stop */
+    pthread_cond_t  ready; /* an item was made */
+    pthread_t       th[PREP_HELPERS];
+    int             nth;
+    int             idle;    /* helpers waiting for room */
+    bool            waiting; /* the caller waits for an item */
+    bool            stop;
+    size_t          n;
+    size_t          claim;    /* the next item to make */
+    size_t          released; /* items the caller gave back */
+    prep_fn         fn;
+    void           *ctx;
+    void          **slots;
+    bool            done[PREP_RING]; /* slot holds its current item */
+};
+
+static void *
+helper(void *arg)
+{
+    prep *p = arg;
+
+    pthread_mutex_lock(&p->mtx);
+    for (;;) {
+        size_t i;
+
+        if (p->claim >= p->released + PREP_RING)
+            while (!p->stop && p->claim < p->n
+                && p->claim >= p->released + PREP_RING / 2) {
+                p->idle++;
+                pthread_cond_wait(&p->room, &p->mtx);
+                p->idle--;
+            }
+        if (p->stop || p->claim >= p->n)
+            break;
+        i = p->claim++;
+        pthread_mutex_unlock(&p->mtx);
+        p->fn(p->ctx, i, p->slots[i % PREP_RING]);
+        pthread_mutex_lock(&p->mtx);
+        p->done[i % PREP_RING] = true;
+        if (p->waiting)
+            pthread_cond_broadcast(&p->ready);
+    }
+    pthread_mutex_unlock(&p->mtx);
+    return NULL;
+}
+
+int
+prep_helpers(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (n <= 1)
+        return 0;
+    return n - 1 > PREP_HELPERS ? PREP_HELPERS : (int) n - 1;
+}
+
+prep *
+prep_start(size_t n, int helpers, prep_fn fn, void *ctx, void **slots)
+{
+    prep *p = calloc(1, sizeof(*p));
+
+    if (p == NULL)
+        return NULL;
+    p->n = n;
+    p->fn = fn;
+    p->ctx = ctx;
+    p->slots = slots;
+    if (pthread_mutex_init(&p->mtx, NULL) != 0) {
+        free(p);
+        return NULL;
+    }
+    pthread_cond_init(&p->room, NULL);
+    pthread_cond_init(&p->ready, NULL);
+    if (n < PREP_MIN_ITEMS)
+        helpers = 0;
+    if (helpers > PREP_HELPERS)
+        helpers = PREP_HELPERS;
+    for (; p->nth < helpers; p->nth++)
+        if (pthread_create(&p->th[p->nth], NULL, helper, p) != 0)
+            break; /* fewer helpers, or none: the caller makes the rest */
+    return p;
+}
+
+void *
+prep_get(prep *p, size_t i)
+{
+    void *slot = p->slots[i % PREP_RING];
+
+    pthread_mutex_lock(&p->mtx);
+    if (!p->done[i % PREP_RING] && p->claim == i) {
+        p->claim++; /* nobody has it: make it here rather than wait */
+        pthread_mutex_unlock(&p->mtx);
+        p->fn(p->ctx, i, slot);
+        pthread_mutex_lock(&p->mtx);
+        p->done[i % PREP_RING] = true;
+    }
+    while (!p->done[i % PREP_RING]) {
+        p->waiting = true;
+        pthread_cond_wait(&p->ready, &p->mtx);
+        p->waiting = false;
+    }
+    pthread_mutex_unlock(&p->mtx);
+    return slot;
+}
+
+void
+prep_release(prep *p, size_t i)
+{
+    pthread_mutex_lock(&p->mtx);
+    p->done[i % PREP_RING] = false;
+    p->released = i + 1;
+    if (p->idle > 0 && p->claim < p->released + PREP_RING / 2)
+        pthread_cond_broadcast(&p->room);
+    pthread_mutex_unlock(&p->mtx);
+}
+
+void
+prep_stop(prep *p)
+{
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&p->mtx);
+    p->stop = true;
+    pthread_cond_broadcast(&p->room);
+    pthread_mutex_unlock(&p->mtx);
+    for (int i = 0; i < p->nth; i++)
+        pthread_join(p->th[i], NULL);
+    pthread_cond_destroy(&p->room);
+    pthread_cond_destroy(&p->ready);
+    pthread_mutex_destroy(&p->mtx);
+    free(p);
+}

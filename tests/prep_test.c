@@ -1,0 +1,119 @@
+/*
+ * prep_test.c: the helpers that make items ahead of the caller hand every
+ * item over once, in order, in the slot it was made in; never run more
+ * than the ring ahead (a slot is not remade before its item is released);
+ * work with no helpers, one and the most, with lists shorter than
+ * PREP_MIN_ITEMS and far longer than the ring, with a caller slower and
+ * faster than the helpers; and stop cleanly before the last item.
+ */
+#include "node/prep.h"
+#include "test.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+
+#define N 5000
+
+typedef struct slot {
+    size_t item;  /* the item it holds */
+    int    made;  /* times made */
+    bool   taken; /* released by the caller: may be remade */
+} slot;
+
+typedef struct ctx {
+    slot           *ring;
+    pthread_mutex_t mtx;
+    int             made[N];
+    int             overrun; /* a slot remade while its item was held */
+    int             spin;    /* busy work per item, helper side */
+} ctx;
+
+static void
+busy(int n)
+{
+    volatile unsigned x = 0;
+
+    for (int i = 0; i < n; i++)
+        x += (unsigned) i * 2654435761u;
+}
+
+static void
+make(void *arg, size_t i, void *s)
+{
+    ctx  *c = arg;
+    slot *sl = s;
+
+    pthread_mutex_lock(&c->mtx);
+    if (sl->made > 0 && !sl->taken)
+        c->overrun++;
+    c->made[i]++;
+    pthread_mutex_unlock(&c->mtx);
+    busy(c->spin);
+    sl->item = i;
+    sl->made++;
+    sl->taken = false;
+}
+
+static void
+run(size_t n, int helpers, int spin, int caller_spin, size_t stop_at)
+{
+    slot  ring[PREP_RING] = { 0 };
+    void *slots[PREP_RING];
+    ctx   c = { .ring = ring, .spin = spin };
+    prep *p;
+    int   wrong = 0;
+
+    pthread_mutex_init(&c.mtx, NULL);
+    for (size_t k = 0; k < PREP_RING; k++)
+        slots[k] = &ring[k];
+    p = prep_start(n, helpers, make, &c, slots);
+    CHECK(p != NULL);
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < n && i < stop_at; i++) {
+        slot *s = prep_get(p, i);
+
+        if (s != &ring[i % PREP_RING] || s->item != i)
+            wrong++;
+        busy(caller_spin);
+        pthread_mutex_lock(&c.mtx);
+        s->taken = true;
+        pthread_mutex_unlock(&c.mtx);
+        prep_release(p, i);
+    }
+    prep_stop(p);
+    CHECK_EQ_INT(wrong, 0);
+    CHECK_EQ_INT(c.overrun, 0);
+    for (size_t i = 0; i < n; i++) {
+        if (i < stop_at && c.made[i] != 1)
+            wrong++;
+        if (stop_at < n && i >= stop_at + PREP_RING && c.made[i] != 0)
+            wrong++; /* made further ahead than the ring allows */
+    }
+    CHECK_EQ_INT(wrong, 0);
+    pthread_mutex_destroy(&c.mtx);
+}
+
+int
+main(void)
+{
+    size_t sizes[] = { 0, 1, PREP_MIN_ITEMS - 1, PREP_MIN_ITEMS, PREP_RING,
+        PREP_RING + 1, N };
+
+    for (int h = 0; h <= PREP_HELPERS; h++)
+        for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+            run(sizes[k], h, 0, 0, SIZE_MAX);    /* both fast */
+            run(sizes[k], h, 2000, 0, SIZE_MAX); /* slow helpers */
+            run(sizes[k], h, 0, 2000, SIZE_MAX); /* slow caller */
+        }
+    /* The caller stops early: helpers stop within the ring. */
+    for (int h = 0; h <= PREP_HELPERS; h++) {
+        run(N, h, 0, 0, 10);
+        run(N, h, 0, 500, 300);
+        run(N, h, 500, 0, 0);
+    }
+    CHECK(prep_helpers() >= 0 && prep_helpers() <= PREP_HELPERS);
+    return test_done("prep_test");
+}
