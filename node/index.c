@@ -889,7 +889,7 @@ rebuild_cur(void *ctx, store_val k, store_val v)
     if (proto_envelope_read(r->a, v.p, v.n, &sum, NULL) != WEFT_OK)
         return 0; /* checked when it was stored */
     if (++r->docs % 4096 == 0)
-        store_trim(r->n->st, STORE_MAPPED_MAX);
+        store_trim(r->n->st);
     return (int) index_put(r->t, NULL, sum);
 }
 
@@ -1031,44 +1031,86 @@ ix_pair(store_txn *t, const char *a, const char *b, uint64_t *bits, size_t nw,
 typedef struct pgather {
     store_txn *t;
     gather     g;
-    int        keys;
+    size_t    *runs; /* where each key's postings end in g.l */
+    size_t     nruns, caprun;
 } pgather;
 
 static int
 prefix_cb(void *ctx, store_val k, store_val v)
 {
     pgather *p = ctx;
+    int      rc;
 
     (void) v;
-    p->keys++;
-    return (int) store_dup_each(p->t, STORE_TERM, k.p, k.n, gather_cb, &p->g);
+    if ((rc = (int) store_dup_each(
+             p->t, STORE_TERM, k.p, k.n, gather_cb, &p->g))
+        != 0)
+        return rc;
+    if (p->g.l != NULL
+        && !grow(&p->runs, &p->caprun, p->nruns + 1, sizeof(*p->runs), 16))
+        return WEFT_ENOMEM;
+    if (p->g.l != NULL)
+        p->runs[p->nruns++] = p->g.l->n;
+    return 0;
 }
 
-static int
-post_cmp(const void *x, const void *y)
+/*
+ * merge_runs orders p[0..n) by doc, where runs[0..nr) are where its
+ * sorted runs end (each key's postings are in docno order): runs are
+ * merged two by two, log2(nr) passes over the list rather than a sort.
+ */
+static weft_err
+merge_runs(ix_post *p, size_t n, size_t *runs, size_t nr)
 {
-    const ix_post *a = x, *b = y;
+    ix_post *tmp = malloc(n * sizeof(*tmp)), *src = p, *dst = tmp;
 
-    return a->doc < b->doc ? -1 : a->doc > b->doc;
+    if (tmp == NULL)
+        return WEFT_ENOMEM;
+    while (nr > 1) {
+        size_t out = 0, lo = 0;
+
+        for (size_t r = 0; r < nr; r += 2) {
+            size_t mid = runs[r], hi = r + 1 < nr ? runs[r + 1] : mid;
+            size_t a = lo, b = mid, o = lo;
+
+            while (a < mid && b < hi)
+                dst[o++] = src[b].doc < src[a].doc ? src[b++] : src[a++];
+            while (a < mid)
+                dst[o++] = src[a++];
+            while (b < hi)
+                dst[o++] = src[b++];
+            runs[out++] = hi;
+            lo = hi;
+        }
+        nr = out;
+        src = src == p ? tmp : p;
+        dst = dst == p ? tmp : p;
+    }
+    if (src != p)
+        memcpy(p, src, n * sizeof(*p));
+    free(tmp);
+    return WEFT_OK;
 }
 
 weft_err
 ix_prefix(store_txn *t, const char *p, uint64_t *bits, size_t nw, ix_list *l)
 {
-    pgather  pg = { t, { bits, nw, l, 7 }, 0 };
+    pgather  pg = { t, { bits, nw, l, 7 }, NULL, 0, 0 };
     size_t   start = l ? l->n : 0, n = start;
     weft_err err;
 
     if (*p == 0)
         return WEFT_OK;
-    if ((err = store_keys(
-             t, STORE_TERM, p, strlen(p), p, strlen(p), prefix_cb, &pg))
-        != WEFT_OK)
+    err = store_keys(t, STORE_TERM, p, strlen(p), p, strlen(p), prefix_cb, &pg);
+    if (err == WEFT_OK && l != NULL && pg.nruns >= 2) {
+        for (size_t r = 0; r < pg.nruns; r++)
+            pg.runs[r] -= start;
+        err = merge_runs(l->p + start, l->n - start, pg.runs, pg.nruns);
+    }
+    free(pg.runs);
+    if (err != WEFT_OK || l == NULL || pg.nruns < 2)
         return err;
-    if (l == NULL || pg.keys < 2)
-        return WEFT_OK;
     /* One posting per document: the counts of its words summed. */
-    qsort(l->p + start, l->n - start, sizeof(*l->p), post_cmp);
     for (size_t i = start; i < l->n; i++) {
         if (n > start && l->p[n - 1].doc == l->p[i].doc) {
             for (int f = 0; f < QF_COUNT; f++) {

@@ -39,9 +39,10 @@ static const char *const verdicts[]
 /* A term scored: a word, a prefix or a phrase of the query. */
 typedef struct term {
     const qnode *node;
-    uint64_t     df;   /* documents that hold it in any field */
-    double       idf;  /* from df, once ranking starts */
-    ix_list      list; /* its postings (phrases: where it was found) */
+    uint64_t     df;      /* documents that hold it in any field */
+    double       idf;     /* from df, once ranking starts */
+    ix_list      list;    /* its postings (phrases: where it was found) */
+    double (*bound)[256]; /* [field][tf]: part() at the least length */
 } term;
 
 /* A match: what ranks it. */
@@ -416,6 +417,21 @@ score(const scan *s, const uint8_t (*tf)[QF_COUNT], const uint16_t *len,
     return total;
 }
 
+/* bound_score is score() with len NULL, from the terms' tables: it runs
+ * for every match, where the divisions would cost more than the rest. */
+static double
+bound_score(const scan *s, const uint8_t (*tf)[QF_COUNT])
+{
+    double total = 0;
+
+    /* No branch on tf: bound[f][0] is 0, and which fields hold the word
+     * is too random for the branch predictor. */
+    for (int t = 0; t < s->nterms; t++)
+        for (int f = 0; f < QF_COUNT; f++)
+            total += s->terms[t].bound[f][tf[t][f]];
+    return total;
+}
+
 /* tf_of finds doc's counts of term t (postings in docno order, from
  * *at on; at is moved along). */
 static void
@@ -764,8 +780,20 @@ rank(scan *s, const uint64_t *m, uint64_t nm, unsigned flags, int64_t limit,
         s->avg[f] = s->docs && s->total[f]
             ? (double) s->total[f] / (double) s->docs
             : 1;
-    for (int t = 0; t < s->nterms; t++)
-        s->terms[t].idf = idf(s, &s->terms[t]);
+    for (int t = 0; t < s->nterms; t++) {
+        term *tm = &s->terms[t];
+
+        tm->idf = idf(s, tm);
+        if (k == 0)
+            continue; /* every match is scored in full: no bound */
+        if ((tm->bound = malloc(QF_COUNT * sizeof(*tm->bound))) == NULL) {
+            err = WEFT_ENOMEM;
+            goto done;
+        }
+        for (int f = 0; f < QF_COUNT; f++)
+            for (int x = 0; x < 256; x++)
+                tm->bound[f][x] = part(s, tm, f, x, -1);
+    }
     if (s->nterms == 0 && k > 0) {
         /* Nothing to score: the active ones by id, then the lowered. */
         uint64_t *hi = ex, nhi; /* ex is unused without words */
@@ -792,10 +820,11 @@ rank(scan *s, const uint64_t *m, uint64_t nm, unsigned flags, int64_t limit,
             if (s->nterms > 0) {
                 for (int t = 0; t < s->nterms; t++)
                     tf_of(&s->terms[t], &at[t], doc, tf[t]);
-                h.score = score(
-                    s, (const uint8_t(*)[QF_COUNT]) tf, NULL, NULL, NULL);
-                if (nh == k && k > 0 && rank_cmp(&h, &heap[0]) > 0)
-                    continue; /* even its bound is below the best k */
+                if (nh == k && k > 0) {
+                    h.score = bound_score(s, (const uint8_t(*)[QF_COUNT]) tf);
+                    if (rank_cmp(&h, &heap[0]) > 0)
+                        continue; /* even its bound is below the best k */
+                }
                 if ((err = ix_doc_lens(s->t, &dc, doc, len)) != WEFT_OK
                     && err != WEFT_ENOTFOUND)
                     goto done;
@@ -817,6 +846,10 @@ rank(scan *s, const uint64_t *m, uint64_t nm, unsigned flags, int64_t limit,
 done:
     for (size_t i = 0; c != NULL && i < nc; i++)
         free(c[i].id);
+    for (int t = 0; t < s->nterms; t++) {
+        free(s->terms[t].bound);
+        s->terms[t].bound = NULL;
+    }
     free(c);
     free(heap);
     free(ex);
