@@ -53,9 +53,10 @@ static const char usage[]
       "  --governance-threshold K\n"
       "                     council signatures a policy needs (default 1)\n"
       "  --local-policy FILE local rules that tighten the global policy\n"
-      "  --search-cache MIB store pages a node keeps mapped after a search\n"
-      "                     (default 64, 8 to 65536): a search that finds\n"
-      "                     its index pages mapped takes no page faults\n"
+      "  --search-cache MIB store pages a node keeps mapped (default 64,\n"
+      "                     8 to 65536); a store that fits in 7/8 of it is\n"
+      "                     mapped in whole when writes pause: a search\n"
+      "                     that finds its pages mapped takes no faults\n"
       "  --domain-max N     summaries kept of one domain, this one included\n"
       "                     (default 1000000): a domain's summaries past\n"
       "                     it are dropped, and publishing stops there\n"
@@ -415,6 +416,7 @@ identity(node *n, const char *want, weft_diag *d)
     snprintf(n->domain, sizeof(n->domain), "%s", stored[0] ? stored : want);
     if ((err = store_open(n->dir, STORE_MAPSIZE_DEFAULT, false, &n->st, d)))
         return err;
+    store_set_mapped(n->st, n->search_keep);
     if (fresh) {
         if ((err = crypto_key_generate(&n->key))
             || (err = crypto_key_save(n->key, skp, pkp, n->domain, d)))
@@ -466,6 +468,46 @@ on_signal(uv_signal_t *h, int sig)
     uv_stop(h->loop);
 }
 
+/*
+ * Warming: once the store has been quiet for a tick (no write commit
+ * since the last one), the node maps in the pages in use, a slice per
+ * loop turn so requests are served in between, when they fit under
+ * --search-cache (store_warm). Pages a write put in the kernel's page
+ * cache, or a restart left there, are then read by searches without a
+ * page fault each. A write during the warming starts it over later.
+ */
+#define WARM_TICK_MS 500
+#define WARM_SLICE   ((size_t) 16 << 20)
+
+typedef struct warmer {
+    uv_timer_t t;
+    store     *st;
+    uint64_t   seen;   /* the last txn id seen at a tick */
+    uint64_t   warmed; /* the txn id the store was last warmed at */
+    size_t     off;    /* where the warming is; 0: not warming */
+} warmer;
+
+static void
+warm_cb(uv_timer_t *h)
+{
+    warmer  *w = h->data;
+    uint64_t id = store_txnid(w->st);
+
+    if (id != w->seen) { /* written since the last tick: wait */
+        w->seen = id;
+        w->off = 0;
+        uv_timer_start(h, warm_cb, WARM_TICK_MS, 0);
+        return;
+    }
+    if (id != w->warmed && store_warm(w->st, &w->off, WARM_SLICE)) {
+        uv_timer_start(h, warm_cb, 0, 0); /* the next slice, next turn */
+        return;
+    }
+    w->warmed = id;
+    w->off = 0;
+    uv_timer_start(h, warm_cb, WARM_TICK_MS, 0);
+}
+
 static void
 close_walk(uv_handle_t *h, void *arg)
 {
@@ -512,6 +554,7 @@ run(node *n, uv_loop_t *loop, const opts *o)
     int         signums[2] = { SIGINT, SIGTERM };
     weft_diag   d = { "" };
     char        url[4200];
+    warmer      warm = { .st = n->st, .seen = UINT64_MAX };
 
     snprintf(url, sizeof(url), "ipc://%s/weft.sock", n->dir);
     if (watch_start(n, loop) != WEFT_OK
@@ -555,6 +598,9 @@ run(node *n, uv_loop_t *loop, const opts *o)
         sigs[i].data = n;
         uv_signal_start(&sigs[i], on_signal, signums[i]);
     }
+    uv_timer_init(loop, &warm.t);
+    warm.t.data = &warm;
+    uv_timer_start(&warm.t, warm_cb, WARM_TICK_MS, 0);
     log_msg(LOG_INFO, "domain '%s' ready (data %s)", n->domain, n->dir);
     uv_run(loop, UV_RUN_DEFAULT);
     /* Close whatever is left (the other signal handle) and let the close
@@ -620,7 +666,7 @@ main(int argc, char **argv)
         return 1;
     }
     n.started = (int64_t) time(NULL);
-    n.search_keep = o.search_mib ? o.search_mib << 20 : STORE_MAPPED_SEARCH_MAX;
+    n.search_keep = o.search_mib ? o.search_mib << 20 : STORE_MAPPED_MAX;
     n.domain_max = o.domain_max ? o.domain_max : DOMAIN_MAX_DEFAULT;
     rc = 1;
     if (crypto_init() != WEFT_OK)

@@ -45,7 +45,8 @@ struct store {
     bool     absent[STORE_NTABLES]; /* read-only: a table made later */
     void    *map; /* where data.mdb is mapped (found in /proc/self/maps) */
     size_t   maplen;
-    int      statm; /* /proc/self/statm, kept open for store_trim */
+    int      statm;  /* /proc/self/statm, kept open for store_trim */
+    uint64_t mapped; /* store_trim's mark */
 };
 
 /*
@@ -87,9 +88,27 @@ struct store_txn {
     void *ctx;
 };
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14; older kernels say EINVAL */
+#endif
+
+/* used_len is how many bytes of the map the pages in use span. */
+static size_t
+used_len(store *s)
+{
+    MDB_envinfo info;
+    MDB_stat    st;
+    size_t      len;
+
+    if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
+        return 0;
+    len = (info.me_last_pgno + 1) * (size_t) st.ms_psize;
+    return len > s->maplen ? s->maplen : len;
+}
+
 /*
  * store_trim drops this process's mapping of the store's pages when more
- * than STORE_MAPPED_MAX bytes of files are mapped in (the kernel maps
+ * than s->mapped bytes of files are mapped in (the kernel maps
  * neighbours of every page touched, so a node that takes in a large
  * catalog would otherwise end up with its whole store resident). The
  * pages stay in the kernel's page cache, and the next read of one maps
@@ -99,14 +118,12 @@ struct store_txn {
  * Called after each write commit; it costs a read of /proc/self/statm.
  */
 void
-store_trim(store *s, uint64_t max)
+store_trim(store *s)
 {
     char          buf[128];
     ssize_t       got;
     unsigned long size, resident, shared = 0;
     long          pg = sysconf(_SC_PAGESIZE);
-    MDB_envinfo   info;
-    MDB_stat      st;
     size_t        len;
 
     /* One pread of the open statm: this runs after every request. */
@@ -115,14 +132,44 @@ store_trim(store *s, uint64_t max)
         return;
     buf[got] = 0;
     if (sscanf(buf, "%lu %lu %lu", &size, &resident, &shared) != 3 || pg <= 0
-        || (uint64_t) shared * (uint64_t) pg <= max
-        || mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
+        || (uint64_t) shared * (uint64_t) pg <= s->mapped
+        || (len = used_len(s)) == 0)
         return;
-    len = (info.me_last_pgno + 1) * (size_t) st.ms_psize;
     len = (len + (size_t) pg - 1) / (size_t) pg * (size_t) pg;
     if (len > s->maplen)
         len = s->maplen;
     madvise(s->map, len, MADV_DONTNEED);
+}
+
+void
+store_set_mapped(store *s, uint64_t max)
+{
+    s->mapped = max;
+}
+
+bool
+store_warm(store *s, size_t *off, size_t max)
+{
+    size_t used, n;
+
+    /* An eighth of the mark is left for the other files mapped in (the
+     * libraries), or store_trim would undo the warming at once. */
+    if (s->map == NULL || (used = used_len(s)) == 0
+        || used > s->mapped - s->mapped / 8 || *off >= used)
+        return false;
+    n = used - *off < max ? used - *off : max;
+    if (madvise((char *) s->map + *off, n, MADV_POPULATE_READ) != 0)
+        return false; /* an older kernel: pages map in as they are read */
+    *off += n;
+    return *off < used;
+}
+
+uint64_t
+store_txnid(store *s)
+{
+    MDB_envinfo info;
+
+    return mdb_env_info(s->env, &info) == 0 ? (uint64_t) info.me_last_txnid : 0;
 }
 
 static weft_err
@@ -186,6 +233,7 @@ store_open(
     if ((s = calloc(1, sizeof(*s))) == NULL)
         return WEFT_ENOMEM;
     s->statm = -1;
+    s->mapped = STORE_MAPPED_MAX;
     if ((rc = mdb_env_create(&s->env)) != 0)
         goto fail;
     if ((rc = mdb_env_set_maxdbs(s->env, STORE_NTABLES)) != 0
@@ -290,7 +338,7 @@ store_commit(store_txn *t)
     rc = mdb_txn_commit(t->txn);
     free(t);
     if (rc == 0 && write)
-        store_trim(s, STORE_MAPPED_MAX);
+        store_trim(s);
     return lmdb_err(rc);
 }
 

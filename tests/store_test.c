@@ -249,6 +249,66 @@ test_readonly(const char *dir)
     CHECK(store_open("/nonexistent/weft", 1u << 20, true, &s, NULL) != WEFT_OK);
 }
 
+/* shared_bytes is this process's mapped file bytes (statm's third). */
+static uint64_t
+shared_bytes(void)
+{
+    unsigned long size, res, shared = 0;
+    FILE         *f = fopen("/proc/self/statm", "r");
+
+    if (f != NULL) {
+        if (fscanf(f, "%lu %lu %lu", &size, &res, &shared) != 3)
+            shared = 0;
+        fclose(f);
+    }
+    return (uint64_t) shared * (uint64_t) sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * test_warm: store_trim lets go of the mapping past the mark, store_warm
+ * maps the pages in use back in when they fit under 7/8 of it, and does
+ * nothing when they do not.
+ */
+static void
+test_warm(store *s)
+{
+    store_txn *t;
+    uint8_t    v[3000] = { 0 };
+    size_t     off = 0;
+    uint64_t   low, high;
+    int        slices = 0;
+
+    /* About 12 MB of values (overflow pages). */
+    CHECK(store_begin(s, true, &t) == WEFT_OK);
+    for (uint32_t i = 0; i < 4000; i++) {
+        uint8_t k[4] = { (uint8_t) (i >> 24), (uint8_t) (i >> 16),
+            (uint8_t) (i >> 8), (uint8_t) i };
+
+        v[0] = (uint8_t) i;
+        CHECK(store_put(t, STORE_DESC, k, 4, v, sizeof(v)) == WEFT_OK);
+    }
+    CHECK(store_commit(t) == WEFT_OK);
+    store_set_mapped(s, 1u << 20); /* 1 MiB: trim drops the mapping */
+    store_trim(s);
+    low = shared_bytes();
+    CHECK(!store_warm(s, &off, 1u << 20)); /* does not fit: nothing */
+    CHECK_EQ_INT(off, 0);
+    CHECK(shared_bytes() < low + (2u << 20));
+    store_set_mapped(s, 1u << 30);
+    while (store_warm(s, &off, 1u << 20) && slices < 1000)
+        slices++;
+    high = shared_bytes();
+    CHECK(off >= 12u << 20); /* it went through the pages in use */
+    CHECK(slices >= 11);     /* a slice at a time */
+    CHECK(high >= low + (10u << 20));
+    CHECK(!store_warm(s, &off, 1u << 20)); /* done: nothing more */
+    store_set_mapped(s, 1u << 20);
+    store_trim(s);
+    CHECK(shared_bytes() < high - (10u << 20));
+    store_set_mapped(s, STORE_MAPPED_MAX);
+    CHECK(store_txnid(s) > 0);
+}
+
 int
 main(void)
 {
@@ -264,6 +324,7 @@ main(void)
     test_walks(s);
     test_abort_and_errors(s);
     test_dups(s);
+    test_warm(s);
     CHECK(store_stats(s, &fb, &ub) == WEFT_OK && fb > 0 && ub > 0);
     store_close(s);
     /* Reopen: what was committed is there. */
