@@ -187,7 +187,7 @@ rejudge_cb(void *ctx, store_val k, store_val v)
     /* A walk of the whole catalog maps the whole store in: let it go
      * as we go (the pages stay in the kernel's cache). */
     if ((r->counts[0] + r->counts[1] + r->counts[2] + r->counts[3]) % 4096 == 0)
-        store_trim(r->n->st);
+        store_trim(r->n->st, r->n->mapped_keep);
     return record(r->t, id, sev, pv_getint(verdict, "version", 0));
 }
 

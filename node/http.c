@@ -381,7 +381,7 @@ call(http *h, hreq *r, pv_arena *a, const pv *req, pv **rep)
     weft_buf_free(&in);
     weft_buf_free(&out);
     /* As the CLI socket does after a request (server.c). */
-    store_trim(h->n->st);
+    store_trim(h->n->st, h->n->search_keep);
     return err;
 }
 

@@ -889,7 +889,7 @@ rebuild_cur(void *ctx, store_val k, store_val v)
     if (proto_envelope_read(r->a, v.p, v.n, &sum, NULL) != WEFT_OK)
         return 0; /* checked when it was stored */
     if (++r->docs % 4096 == 0)
-        store_trim(r->n->st);
+        store_trim(r->n->st, r->n->mapped_keep);
     return (int) index_put(r->t, NULL, sum);
 }
 

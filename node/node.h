@@ -90,8 +90,11 @@ typedef struct node {
     gov        *gov;         /* governance: council, policy (governance.c) */
     watchers   *watch;       /* subscriptions waiting for news (watch.c) */
     int64_t     started;     /* unix seconds */
-    uint64_t    search_keep; /* bytes of store left mapped
-                                (--search-cache; store_set_mapped) */
+    uint64_t    search_keep; /* bytes of store left mapped after a CLI
+                                request (--search-cache) */
+    uint64_t mapped_keep;    /* ... after a write, a peer's request or a
+                                walk: STORE_MAPPED_MAX, or --search-cache
+                                when given */
     uint64_t domain_max;     /* summaries kept of one domain: its seq
                                 bound (--domain-max) */
     int        lock_fd;

@@ -208,7 +208,8 @@ answer(server *s, work *w)
      * search): drop the pages it mapped once they add up, at a higher
      * mark on the CLI socket (searches). It may have stored news too:
      * watchers run again if so. */
-    store_trim(s->n->st);
+    store_trim(
+        s->n->st, s == s->n->srv ? s->n->search_keep : s->n->mapped_keep);
     watch_kick(s->n);
 }
 
@@ -435,7 +436,7 @@ conn_answer(conn *c, const uint8_t *p, size_t n)
         conn_close(c, "it does not read its replies");
         return false;
     }
-    store_trim(s->n->st);
+    store_trim(s->n->st, s->n->mapped_keep);
     watch_kick(s->n);
     return true;
 }

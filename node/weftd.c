@@ -53,10 +53,11 @@ static const char usage[]
       "  --governance-threshold K\n"
       "                     council signatures a policy needs (default 1)\n"
       "  --local-policy FILE local rules that tighten the global policy\n"
-      "  --search-cache MIB store pages a node keeps mapped (default 64,\n"
-      "                     8 to 65536); a store that fits in 7/8 of it is\n"
-      "                     mapped in whole when writes pause: a search\n"
-      "                     that finds its pages mapped takes no faults\n"
+      "  --search-cache MIB store pages a node keeps mapped (8 to 65536;\n"
+      "                     default 64 after a search, 24 after a write);\n"
+      "                     a store that fits in 7/8 of it is mapped in\n"
+      "                     whole when writes pause: a search that finds\n"
+      "                     its pages mapped takes no page faults\n"
       "  --domain-max N     summaries kept of one domain, this one included\n"
       "                     (default 1000000): a domain's summaries past\n"
       "                     it are dropped, and publishing stops there\n"
@@ -416,7 +417,7 @@ identity(node *n, const char *want, weft_diag *d)
     snprintf(n->domain, sizeof(n->domain), "%s", stored[0] ? stored : want);
     if ((err = store_open(n->dir, STORE_MAPSIZE_DEFAULT, false, &n->st, d)))
         return err;
-    store_set_mapped(n->st, n->search_keep);
+    store_set_mapped(n->st, n->mapped_keep);
     if (fresh) {
         if ((err = crypto_key_generate(&n->key))
             || (err = crypto_key_save(n->key, skp, pkp, n->domain, d)))
@@ -472,9 +473,9 @@ on_signal(uv_signal_t *h, int sig)
  * Warming: once the store has been quiet for a tick (no write commit
  * since the last one), the node maps in the pages in use, a slice per
  * loop turn so requests are served in between, when they fit under
- * --search-cache (store_warm). Pages a write put in the kernel's page
- * cache, or a restart left there, are then read by searches without a
- * page fault each. A write during the warming starts it over later.
+ * the mark after a write (store_warm; --search-cache). Pages a write put in the
+ * kernel's page cache, or a restart left there, are then read by searches
+ * without a page fault each. A write during the warming starts it over later.
  */
 #define WARM_TICK_MS 500
 #define WARM_SLICE   ((size_t) 16 << 20)
@@ -666,7 +667,8 @@ main(int argc, char **argv)
         return 1;
     }
     n.started = (int64_t) time(NULL);
-    n.search_keep = o.search_mib ? o.search_mib << 20 : STORE_MAPPED_MAX;
+    n.search_keep = o.search_mib ? o.search_mib << 20 : STORE_MAPPED_SEARCH_MAX;
+    n.mapped_keep = o.search_mib ? o.search_mib << 20 : STORE_MAPPED_MAX;
     n.domain_max = o.domain_max ? o.domain_max : DOMAIN_MAX_DEFAULT;
     rc = 1;
     if (crypto_init() != WEFT_OK)

@@ -46,7 +46,7 @@ struct store {
     void    *map; /* where data.mdb is mapped (found in /proc/self/maps) */
     size_t   maplen;
     int      statm;  /* /proc/self/statm, kept open for store_trim */
-    uint64_t mapped; /* store_trim's mark */
+    uint64_t mapped; /* the mark after a write; store_warm's bound */
 };
 
 /*
@@ -108,7 +108,7 @@ used_len(store *s)
 
 /*
  * store_trim drops this process's mapping of the store's pages when more
- * than s->mapped bytes of files are mapped in (the kernel maps
+ * than max bytes of files are mapped in (the kernel maps
  * neighbours of every page touched, so a node that takes in a large
  * catalog would otherwise end up with its whole store resident). The
  * pages stay in the kernel's page cache, and the next read of one maps
@@ -118,7 +118,7 @@ used_len(store *s)
  * Called after each write commit; it costs a read of /proc/self/statm.
  */
 void
-store_trim(store *s)
+store_trim(store *s, uint64_t max)
 {
     char          buf[128];
     ssize_t       got;
@@ -132,8 +132,7 @@ store_trim(store *s)
         return;
     buf[got] = 0;
     if (sscanf(buf, "%lu %lu %lu", &size, &resident, &shared) != 3 || pg <= 0
-        || (uint64_t) shared * (uint64_t) pg <= s->mapped
-        || (len = used_len(s)) == 0)
+        || (uint64_t) shared * (uint64_t) pg <= max || (len = used_len(s)) == 0)
         return;
     len = (len + (size_t) pg - 1) / (size_t) pg * (size_t) pg;
     if (len > s->maplen)
@@ -338,7 +337,7 @@ store_commit(store_txn *t)
     rc = mdb_txn_commit(t->txn);
     free(t);
     if (rc == 0 && write)
-        store_trim(s);
+        store_trim(s, s->mapped);
     return lmdb_err(rc);
 }
 

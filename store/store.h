@@ -46,11 +46,13 @@ typedef struct store_val {
 } store_val;
 
 /* The most bytes of mapped files (the store) a node keeps resident before
- * it lets the kernel's page cache hold them alone (see store_trim), unless
- * set otherwise (store_set_mapped; weftd --search-cache). A search reads
- * the same index pages again and again, and each page mapped again costs
- * a page fault (tens of microseconds in a virtual machine). */
-#define STORE_MAPPED_MAX ((uint64_t) 64 << 20)
+ * it lets the kernel's page cache hold them alone (see store_trim). After
+ * a search or another CLI request the mark is higher: a search reads the
+ * same index pages again and again, and each page mapped again costs a
+ * page fault (tens of microseconds in a virtual machine). weftd
+ * --search-cache sets both. */
+#define STORE_MAPPED_MAX        ((uint64_t) 24 << 20)
+#define STORE_MAPPED_SEARCH_MAX ((uint64_t) 64 << 20)
 
 /* Default and largest LMDB map sizes (the file grows as used). */
 #define STORE_MAPSIZE_DEFAULT ((uint64_t) 8 << 30)
@@ -110,14 +112,16 @@ weft_err store_range(store_txn *t, store_table tab, const void *prefix,
 
 /*
  * store_trim lets the kernel's page cache alone hold the store's pages
- * once more than the mark (store_set_mapped) of files are mapped into this
+ * once more than max bytes (STORE_MAPPED_MAX) of files are mapped into this
  * process (reads map them back as needed). Cheap when under the mark;
- * store_commit calls it after each write, the node after each request.
- * Only for a store opened read-write, on the thread that uses it.
+ * store_commit calls it after each write (with store_set_mapped's mark),
+ * the node after each request. Only for a store opened read-write, on the
+ * thread that uses it.
  */
-void store_trim(store *s);
+void store_trim(store *s, uint64_t max);
 
-/* store_set_mapped sets store_trim's mark (STORE_MAPPED_MAX at open). */
+/* store_set_mapped sets the mark store_commit trims to and store_warm
+ * fits under (STORE_MAPPED_MAX at open). */
 void store_set_mapped(store *s, uint64_t max);
 
 /*
@@ -125,8 +129,8 @@ void store_set_mapped(store *s, uint64_t max);
  * *off on (MADV_POPULATE_READ: pages already in the kernel's page cache
  * cost no fault when read next), and moves *off past them. It does
  * nothing when the pages in use do not all fit under seven eighths of
- * store_trim's mark (they would be let go again). Returns true while
- * there is more to map.
+ * store_set_mapped's mark (they would be let go again). Returns true
+ * while there is more to map.
  */
 bool store_warm(store *s, size_t *off, size_t max);
 

@@ -289,7 +289,7 @@ test_warm(store *s)
     }
     CHECK(store_commit(t) == WEFT_OK);
     store_set_mapped(s, 1u << 20); /* 1 MiB: trim drops the mapping */
-    store_trim(s);
+    store_trim(s, 1u << 20);
     low = shared_bytes();
     CHECK(!store_warm(s, &off, 1u << 20)); /* does not fit: nothing */
     CHECK_EQ_INT(off, 0);
@@ -303,7 +303,7 @@ test_warm(store *s)
     CHECK(high >= low + (10u << 20));
     CHECK(!store_warm(s, &off, 1u << 20)); /* done: nothing more */
     store_set_mapped(s, 1u << 20);
-    store_trim(s);
+    store_trim(s, 1u << 20);
     CHECK(shared_bytes() < high - (10u << 20));
     store_set_mapped(s, STORE_MAPPED_MAX);
     CHECK(store_txnid(s) > 0);

@@ -369,6 +369,8 @@ fuzz_node_start(const char *who, bool with_mesh)
     snprintf(fuzz_n.domain, sizeof(fuzz_n.domain), "%s", FUZZ_DOMAIN);
     fuzz_n.key = fuzz_key(0x06);
     fuzz_n.started = FUZZ_NOW;
+    fuzz_n.search_keep = STORE_MAPPED_SEARCH_MAX;
+    fuzz_n.mapped_keep = STORE_MAPPED_MAX;
     fuzz_n.domain_max = DOMAIN_MAX_DEFAULT;
     if (store_open(fuzz_n.dir, FUZZ_MAPSIZE, false, &fuzz_n.st, &d) != WEFT_OK)
         fuzz_fail("store_open: %s", d.msg);
