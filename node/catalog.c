@@ -910,12 +910,16 @@ make_ready(void *ctx, size_t i, void *slot)
     const char      *file = pv_getstr(doc, "name"), *dom;
     pv              *parsed;
 
-    pv_arena_reset(r->a);
     r->bytes.len = 0;
     r->desc = NULL;
     r->d.msg[0] = '\0';
     r->file = file ? file : "-";
     r->err = WEFT_OK;
+    if (r->a == NULL) { /* its arena could not be made again */
+        r->err = weft_diagf(&r->d, WEFT_ENOMEM, "%s: out of memory", r->file);
+        return;
+    }
+    pv_arena_reset(r->a);
     if (doc->type != PV_MAP || data == NULL || data->type != PV_BIN) {
         r->err = weft_diagf(&r->d, WEFT_EINVAL,
             "%s: malformed request entry: expected {name, data: bytes}",
@@ -999,6 +1003,22 @@ publish_one(pub *p, ready *r, weft_diag *d)
     return err;
 }
 
+/* Helpers run ahead by at most this many bytes of documents (and one
+ * document more), and a slot lets go of its arena after a document over
+ * READY_KEEP bytes: a batch of large documents costs about what one did
+ * before helpers. */
+#define READY_BUDGET WEFT_DOC_MAX
+#define READY_KEEP   ((size_t) 256 << 10)
+
+/* doc_cost is what document i weighs for the helpers: its bytes. */
+static size_t
+doc_cost(const pv *doc)
+{
+    const pv *data = pv_get(doc, "data");
+
+    return data != NULL && data->type == PV_BIN ? data->u.s.len : 0;
+}
+
 /* ready_free frees the ring's slots (NULL entries are fine). */
 static void
 ready_free(ready *ring)
@@ -1015,6 +1035,7 @@ catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results,
     weft_diag *why)
 {
     ready     *ring;
+    size_t    *cost;
     void      *slots[PREP_RING];
     ready_ctx  rc = { n, docs };
     prep      *pp = NULL;
@@ -1026,8 +1047,14 @@ catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results,
      * thread, which checks, signs and stores them in order: each in its
      * slot's arena, so a batch of thousands costs the memory of the
      * ring. */
-    if ((ring = calloc(PREP_RING, sizeof(*ring))) == NULL)
+    if ((cost = calloc(docs->u.a.n + 1, sizeof(*cost))) == NULL)
         return WEFT_ENOMEM;
+    for (uint32_t i = 0; i < docs->u.a.n; i++)
+        cost[i] = doc_cost(docs->u.a.v[i]);
+    if ((ring = calloc(PREP_RING, sizeof(*ring))) == NULL) {
+        free(cost);
+        return WEFT_ENOMEM;
+    }
     for (size_t k = 0; k < PREP_RING; k++) {
         weft_buf_init(&ring[k].bytes, WEFT_DESC_MAX);
         if ((ring[k].a = pv_arena_new((size_t) WEFT_DOC_MAX * 32)) == NULL)
@@ -1035,12 +1062,13 @@ catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results,
         slots[k] = &ring[k];
     }
     if (err != WEFT_OK
-        || (pp = prep_start(
-                docs->u.a.n, prep_helpers(), make_ready, &rc, slots))
+        || (pp = prep_start(docs->u.a.n, cost, READY_BUDGET, prep_helpers(),
+                make_ready, &rc, slots))
             == NULL
         || (err = store_begin(n->st, true, &t)) != WEFT_OK) {
         prep_stop(pp);
         ready_free(ring);
+        free(cost);
         return err != WEFT_OK ? err : WEFT_ENOMEM;
     }
     for (uint32_t i = 0; i < docs->u.a.n; i++) {
@@ -1058,6 +1086,10 @@ catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results,
             d = r->d;
         else
             err = publish_one(&p, r, &d);
+        if (cost[i] > READY_KEEP) { /* do not keep a large arena about */
+            pv_arena_free(r->a);
+            r->a = pv_arena_new((size_t) WEFT_DOC_MAX * 32);
+        }
         prep_release(pp, i);
         pv_set(a, res, "ok", pv_bool(a, err == WEFT_OK));
         pv_setint(a, res, "code", err);
@@ -1074,6 +1106,7 @@ catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results,
     }
     prep_stop(pp);
     ready_free(ring);
+    free(cost);
     if (err != WEFT_OK || dry_run || ok == 0) {
         store_abort(t);
         return err;

@@ -25,11 +25,33 @@ struct prep {
     size_t          n;
     size_t          claim;    /* the next item to make */
     size_t          released; /* items the caller gave back */
+    const size_t   *cost;
+    size_t          budget;
+    size_t          weight; /* the cost of items claimed, not released */
     prep_fn         fn;
     void           *ctx;
     void          **slots;
     bool            done[PREP_RING]; /* slot holds its current item */
 };
+
+/* full: no helper may take the next item now (the ring or the budget). */
+static bool
+full(const prep *p)
+{
+    return p->claim < p->n
+        && (p->claim >= p->released + PREP_RING
+            || (p->weight > 0 && p->weight + p->cost[p->claim] > p->budget));
+}
+
+/* roomy: a helper that found it full may go on (half the ring free, and
+ * the next item within the budget). */
+static bool
+roomy(const prep *p)
+{
+    return p->claim >= p->n
+        || (p->claim < p->released + PREP_RING / 2
+            && (p->weight == 0 || p->weight + p->cost[p->claim] <= p->budget));
+}
 
 static void *
 helper(void *arg)
@@ -40,9 +62,8 @@ helper(void *arg)
     for (;;) {
         size_t i;
 
-        if (p->claim >= p->released + PREP_RING)
-            while (!p->stop && p->claim < p->n
-                && p->claim >= p->released + PREP_RING / 2) {
+        if (full(p))
+            while (!p->stop && !roomy(p)) {
                 p->idle++;
                 pthread_cond_wait(&p->room, &p->mtx);
                 p->idle--;
@@ -50,6 +71,7 @@ helper(void *arg)
         if (p->stop || p->claim >= p->n)
             break;
         i = p->claim++;
+        p->weight += p->cost[i];
         pthread_mutex_unlock(&p->mtx);
         p->fn(p->ctx, i, p->slots[i % PREP_RING]);
         pthread_mutex_lock(&p->mtx);
@@ -72,13 +94,16 @@ prep_helpers(void)
 }
 
 prep *
-prep_start(size_t n, int helpers, prep_fn fn, void *ctx, void **slots)
+prep_start(size_t n, const size_t *cost, size_t budget, int helpers, prep_fn fn,
+    void *ctx, void **slots)
 {
     prep *p = calloc(1, sizeof(*p));
 
     if (p == NULL)
         return NULL;
     p->n = n;
+    p->cost = cost;
+    p->budget = budget;
     p->fn = fn;
     p->ctx = ctx;
     p->slots = slots;
@@ -86,8 +111,17 @@ prep_start(size_t n, int helpers, prep_fn fn, void *ctx, void **slots)
         free(p);
         return NULL;
     }
-    pthread_cond_init(&p->room, NULL);
-    pthread_cond_init(&p->ready, NULL);
+    if (pthread_cond_init(&p->room, NULL) != 0) {
+        pthread_mutex_destroy(&p->mtx);
+        free(p);
+        return NULL;
+    }
+    if (pthread_cond_init(&p->ready, NULL) != 0) {
+        pthread_cond_destroy(&p->room);
+        pthread_mutex_destroy(&p->mtx);
+        free(p);
+        return NULL;
+    }
     if (n < PREP_MIN_ITEMS)
         helpers = 0;
     if (helpers > PREP_HELPERS)
@@ -106,6 +140,7 @@ prep_get(prep *p, size_t i)
     pthread_mutex_lock(&p->mtx);
     if (!p->done[i % PREP_RING] && p->claim == i) {
         p->claim++; /* nobody has it: make it here rather than wait */
+        p->weight += p->cost[i];
         pthread_mutex_unlock(&p->mtx);
         p->fn(p->ctx, i, slot);
         pthread_mutex_lock(&p->mtx);
@@ -126,7 +161,8 @@ prep_release(prep *p, size_t i)
     pthread_mutex_lock(&p->mtx);
     p->done[i % PREP_RING] = false;
     p->released = i + 1;
-    if (p->idle > 0 && p->claim < p->released + PREP_RING / 2)
+    p->weight -= p->cost[i];
+    if (p->idle > 0 && roomy(p))
         pthread_cond_broadcast(&p->room);
     pthread_mutex_unlock(&p->mtx);
 }

@@ -3,8 +3,11 @@
  * threads run a function over items 0..n-1 in order, each into its own
  * slot of a ring, while the caller takes the results in the same order
  * (publishing parses, normalizes and hashes documents on the helpers
- * while the loop thread stores the ones before). The ring bounds how far
- * the helpers run ahead, so memory stays that of PREP_RING items.
+ * while the loop thread stores the ones before). The ring bounds how many
+ * items the helpers run ahead, and a budget how much they weigh (the
+ * caller says what each item costs: publishing, its bytes), so memory
+ * stays that of PREP_RING small items or of the budget's worth of large
+ * ones.
  */
 #ifndef WEFT_PREP_H
 #define WEFT_PREP_H
@@ -25,10 +28,14 @@ typedef void (*prep_fn)(void *ctx, size_t i, void *slot);
 /*
  * prep_start makes a ring of PREP_RING slots (slots[k] for k < PREP_RING,
  * owned by the caller and kept as they are between items) and starts
- * up to `helpers` threads on n items. With no helpers, or too few items,
- * every item is made by the caller in prep_get. NULL when out of memory.
+ * up to `helpers` threads on n items. Items made but not yet released
+ * weigh at most budget (cost[i] each) unless one alone weighs more: the
+ * next item the caller needs is always made. With no helpers, or too few
+ * items, every item is made by the caller in prep_get. NULL when out of
+ * memory.
  */
-prep *prep_start(size_t n, int helpers, prep_fn fn, void *ctx, void **slots);
+prep *prep_start(size_t n, const size_t *cost, size_t budget, int helpers,
+    prep_fn fn, void *ctx, void **slots);
 
 /* prep_get waits for item i (the next after the last one released) and
  * returns its slot; the caller makes it itself if no helper has taken it. */

@@ -4,7 +4,9 @@
  * than the ring ahead (a slot is not remade before its item is released);
  * work with no helpers, one and the most, with lists shorter than
  * PREP_MIN_ITEMS and far longer than the ring, with a caller slower and
- * faster than the helpers; and stop cleanly before the last item.
+ * faster than the helpers; never hold more than the budget's worth of
+ * items made and not released (but for one item over it alone); and stop
+ * cleanly before the last item.
  */
 #include "node/prep.h"
 #include "test.h"
@@ -28,6 +30,10 @@ typedef struct ctx {
     int             made[N];
     int             overrun; /* a slot remade while its item was held */
     int             spin;    /* busy work per item, helper side */
+    const size_t   *cost;
+    size_t          budget;
+    size_t          held, nheld; /* cost and count made, not released */
+    int             over;        /* times held went past the budget */
 } ctx;
 
 static void
@@ -49,6 +55,10 @@ make(void *arg, size_t i, void *s)
     if (sl->made > 0 && !sl->taken)
         c->overrun++;
     c->made[i]++;
+    c->held += c->cost[i];
+    c->nheld++;
+    if (c->held > c->budget && c->nheld > 1)
+        c->over++;
     pthread_mutex_unlock(&c->mtx);
     busy(c->spin);
     sl->item = i;
@@ -56,19 +66,22 @@ make(void *arg, size_t i, void *s)
     sl->taken = false;
 }
 
+static size_t COST[N];
+
 static void
-run(size_t n, int helpers, int spin, int caller_spin, size_t stop_at)
+run_budget(size_t n, int helpers, int spin, int caller_spin, size_t stop_at,
+    size_t budget)
 {
     slot  ring[PREP_RING] = { 0 };
     void *slots[PREP_RING];
-    ctx   c = { .ring = ring, .spin = spin };
+    ctx   c = { .ring = ring, .spin = spin, .cost = COST, .budget = budget };
     prep *p;
     int   wrong = 0;
 
     pthread_mutex_init(&c.mtx, NULL);
     for (size_t k = 0; k < PREP_RING; k++)
         slots[k] = &ring[k];
-    p = prep_start(n, helpers, make, &c, slots);
+    p = prep_start(n, COST, budget, helpers, make, &c, slots);
     CHECK(p != NULL);
     if (p == NULL)
         return;
@@ -80,12 +93,15 @@ run(size_t n, int helpers, int spin, int caller_spin, size_t stop_at)
         busy(caller_spin);
         pthread_mutex_lock(&c.mtx);
         s->taken = true;
+        c.held -= COST[i];
+        c.nheld--;
         pthread_mutex_unlock(&c.mtx);
         prep_release(p, i);
     }
     prep_stop(p);
     CHECK_EQ_INT(wrong, 0);
     CHECK_EQ_INT(c.overrun, 0);
+    CHECK_EQ_INT(c.over, 0);
     for (size_t i = 0; i < n; i++) {
         if (i < stop_at && c.made[i] != 1)
             wrong++;
@@ -94,6 +110,12 @@ run(size_t n, int helpers, int spin, int caller_spin, size_t stop_at)
     }
     CHECK_EQ_INT(wrong, 0);
     pthread_mutex_destroy(&c.mtx);
+}
+
+static void
+run(size_t n, int helpers, int spin, int caller_spin, size_t stop_at)
+{
+    run_budget(n, helpers, spin, caller_spin, stop_at, SIZE_MAX);
 }
 
 int
@@ -113,6 +135,15 @@ main(void)
         run(N, h, 0, 0, 10);
         run(N, h, 0, 500, 300);
         run(N, h, 500, 0, 0);
+    }
+    /* Items of every weight, some over the budget alone: what is held
+     * stays within it. */
+    for (size_t i = 0; i < N; i++)
+        COST[i] = i % 97 == 0 ? 5000 : (i * 7919) % 600;
+    for (int h = 0; h <= PREP_HELPERS; h++) {
+        run_budget(N, h, 0, 500, SIZE_MAX, 2000);
+        run_budget(N, h, 500, 0, SIZE_MAX, 2000);
+        run_budget(N, h, 0, 0, 400, 1000);
     }
     CHECK(prep_helpers() >= 0 && prep_helpers() <= PREP_HELPERS);
     return test_done("prep_test");
