@@ -1062,9 +1062,11 @@ prefix_cb(void *ctx, store_val k, store_val v)
 static weft_err
 merge_runs(ix_post *p, size_t n, size_t *runs, size_t nr)
 {
-    ix_post *tmp = malloc(n * sizeof(*tmp)), *src = p, *dst = tmp;
+    ix_post *tmp, *src = p, *dst;
 
-    if (tmp == NULL)
+    if (n == 0)
+        return WEFT_OK;
+    if ((tmp = dst = malloc(n * sizeof(*tmp))) == NULL)
         return WEFT_ENOMEM;
     while (nr > 1) {
         size_t out = 0, lo = 0;
