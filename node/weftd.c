@@ -55,9 +55,10 @@ static const char usage[]
       "  --local-policy FILE local rules that tighten the global policy\n"
       "  --search-cache MIB store pages a node keeps mapped (8 to 65536;\n"
       "                     default 64 after a search, 24 after a write);\n"
-      "                     a store that fits in 7/8 of it is mapped in\n"
-      "                     whole when writes pause: a search that finds\n"
-      "                     its pages mapped takes no page faults\n"
+      "                     a store that fits in it with an eighth and\n"
+      "                     8 MiB to spare is mapped in whole when writes\n"
+      "                     pause: a search that finds its pages mapped\n"
+      "                     takes no page faults\n"
       "  --domain-max N     summaries kept of one domain, this one included\n"
       "                     (default 1000000): a domain's summaries past\n"
       "                     it are dropped, and publishing stops there\n"
@@ -472,13 +473,14 @@ on_signal(uv_signal_t *h, int sig)
 /*
  * Warming: once the store has been quiet for a tick (no write commit
  * since the last one), the node maps in the pages in use, a slice per
- * loop turn so requests are served in between, when they fit under
- * the mark after a write (store_warm; --search-cache). Pages a write put in the
- * kernel's page cache, or a restart left there, are then read by searches
- * without a page fault each. A write during the warming starts it over later.
+ * loop turn so requests are served in between, when they fit under the
+ * mark after a write (store_warm; --search-cache). Pages a write put in
+ * the kernel's page cache, or a restart left there, are then read by
+ * searches without a page fault each. A write during the warming starts
+ * it over later.
  */
 #define WARM_TICK_MS 500
-#define WARM_SLICE   ((size_t) 16 << 20)
+#define WARM_SLICE   ((size_t) 4 << 20)
 
 typedef struct warmer {
     uv_timer_t t;
@@ -501,7 +503,9 @@ warm_cb(uv_timer_t *h)
         return;
     }
     if (id != w->warmed && store_warm(w->st, &w->off, WARM_SLICE)) {
-        uv_timer_start(h, warm_cb, 0, 0); /* the next slice, next turn */
+        /* The next slice on the next turn: a 0 ms timer started in its
+         * own callback would run again in this pass (libuv before 1.48). */
+        uv_timer_start(h, warm_cb, 1, 0);
         return;
     }
     w->warmed = id;

@@ -149,16 +149,37 @@ store_set_mapped(store *s, uint64_t max)
 bool
 store_warm(store *s, size_t *off, size_t max)
 {
-    size_t used, n;
+    long           pg = sysconf(_SC_PAGESIZE);
+    size_t         used, n, np, i, run;
+    unsigned char *vec;
+    char          *at;
 
-    /* An eighth of the mark is left for the other files mapped in (the
-     * libraries), or store_trim would undo the warming at once. */
-    if (s->map == NULL || (used = used_len(s)) == 0
-        || used > s->mapped - s->mapped / 8 || *off >= used)
+    /* Room is left for the other files mapped in (the libraries) and for
+     * growth, or store_trim would undo the warming at once. */
+    if (s->map == NULL || pg <= 0 || (used = used_len(s)) == 0
+        || used + used / 8 + STORE_WARM_SLACK > s->mapped || *off >= used)
         return false;
     n = used - *off < max ? used - *off : max;
-    if (madvise((char *) s->map + *off, n, MADV_POPULATE_READ) != 0)
-        return false; /* an older kernel: pages map in as they are read */
+    np = (n + (size_t) pg - 1) / (size_t) pg;
+    at = (char *) s->map + *off;
+    /* Only pages the page cache holds: reading the others from the disk
+     * would hold up the loop; they map in when a search reads them. */
+    if ((vec = malloc(np)) == NULL || mincore(at, n, vec) != 0) {
+        free(vec);
+        return false;
+    }
+    for (i = 0; i < np; i += run) {
+        for (run = 0; i + run < np && (vec[i + run] & 1) == (vec[i] & 1);)
+            run++;
+        if ((vec[i] & 1)
+            && madvise(
+                   at + i * (size_t) pg, run * (size_t) pg, MADV_POPULATE_READ)
+                != 0) {
+            free(vec);
+            return false; /* an older kernel: pages map in as they are read */
+        }
+    }
+    free(vec);
     *off += n;
     return *off < used;
 }

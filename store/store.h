@@ -125,13 +125,15 @@ void store_trim(store *s, uint64_t max);
 void store_set_mapped(store *s, uint64_t max);
 
 /*
- * store_warm maps in up to max bytes of the store's pages in use, from
- * *off on (MADV_POPULATE_READ: pages already in the kernel's page cache
- * cost no fault when read next), and moves *off past them. It does
- * nothing when the pages in use do not all fit under seven eighths of
- * store_set_mapped's mark (they would be let go again). Returns true
- * while there is more to map.
+ * store_warm maps in up to max bytes (a multiple of the page size) of the
+ * store's pages in use, from *off on, and moves *off past them: the pages
+ * of that range the kernel's page cache holds (mincore) are mapped
+ * (MADV_POPULATE_READ) and cost no fault when read next; the others are
+ * not read from the disk here. It does nothing unless the pages in use, plus an
+ * eighth, plus STORE_WARM_SLACK, fit under store_set_mapped's mark (else they
+ * would be let go again). Returns true while there is more to map.
  */
+#define STORE_WARM_SLACK ((uint64_t) 8 << 20) /* the libraries' pages */
 bool store_warm(store *s, size_t *off, size_t max);
 
 /* store_txnid is the id of the last committed transaction: it moves with
