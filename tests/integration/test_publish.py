@@ -234,6 +234,56 @@ def test_many_files_in_several_batches():
     assert rc == 0 and out.count("unchanged") == 6, out
 
 
+def test_large_batch_through_the_helpers():
+    # One request of 300 documents (more than the helpers' ring of 64 and
+    # their 16-document minimum): bad ones of several kinds among them, a
+    # product published twice (the later, higher version wins), and a
+    # document over 256 KiB (its arena is dropped after it). Every result
+    # is the one of its own file, in order; the good ones take seqs in
+    # order; nothing of the bad ones is stored.
+    n = Node("seller").start("seller")
+    args, want = [], []
+    for i in range(300):
+        if i == 41:
+            body, why = odps("Twice", version="1.0.0"), None
+        elif i == 250:
+            body, why = odps("Twice", version="1.1.0"), None
+        elif i == 121:
+            body, why = odps("Big One") + ("#" + "b" * 1000 + "\n") * 300, None
+        elif i % 23 == 5:
+            body, why = "data-product:\n  name: [unclosed\n", "yaml"
+        elif i % 23 == 11:
+            body, why = "data-product:\n  version: 1.0.0\n", "name"
+        elif i % 23 == 17:
+            body, why = odps("Foreign %d" % i, domain="other"), "domain"
+        else:
+            body, why = odps("Many %d" % i), None
+        args.append(write("many%03d.yaml" % i, body))
+        want.append(why)
+    rc, doc, err = n.weft("publish", *args, json=True)
+    assert rc == 2, "bad documents in the batch: exit %d" % rc
+    res = doc["results"]
+    assert [r["file"] for r in res] == args, "results out of order"
+    seqs = []
+    for r, path, why in zip(res, args, want):
+        if why is None:
+            assert r["ok"] is True, r
+            seqs.append(r["seq"])
+            continue
+        assert r["ok"] is False, r
+        assert os.path.basename(path) in r["error"], (path, r["error"])
+        if why == "domain":
+            assert "other" in r["error"], r["error"]
+        if why == "name":
+            assert "name" in r["error"], r["error"]
+    assert seqs == list(range(1, len(seqs) + 1)), seqs
+    ids = set(n.products())
+    assert "seller/twice" in ids and "seller/big-one" in ids
+    assert len(ids) == len(seqs) - 1, (len(ids), len(seqs))  # twice: one id
+    assert n.get("seller/twice")["version"] == "1.1.0"
+    assert not any(i.startswith("seller/foreign") for i in ids)
+
+
 def test_identical_republish_is_unchanged():
     n = Node("seller").start("seller")
     p = write("p.yaml", odps("Orders Daily"))
