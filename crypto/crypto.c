@@ -222,19 +222,6 @@ crypto_hex(const uint8_t *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-/* hexval returns the value of one hex digit, either case, or -1. */
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 weft_err
 crypto_unhex(const char *s, uint8_t *out, size_t n)
 {
@@ -245,10 +232,11 @@ crypto_unhex(const char *s, uint8_t *out, size_t n)
         return WEFT_EINVAL;
     /* Check everything first: out is written only on success. */
     for (i = 0; i < 2 * n; i++)
-        if (hexval(s[i]) < 0)
+        if (weft_hexval((unsigned char) s[i]) < 0)
             return WEFT_EINVAL;
     for (i = 0; i < n; i++)
-        out[i] = (uint8_t) (hexval(s[2 * i]) << 4 | hexval(s[2 * i + 1]));
+        out[i] = (uint8_t) (weft_hexval((unsigned char) s[2 * i]) << 4
+            | weft_hexval((unsigned char) s[2 * i + 1]));
     return WEFT_OK;
 }
 

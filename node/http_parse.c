@@ -15,18 +15,6 @@
 #include <string.h>
 #include <strings.h>
 
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool
 http_utf8_ok(const char *s, size_t n)
 {
@@ -81,8 +69,8 @@ http_pct_decode(
             out[o++] = s[i];
             continue;
         }
-        if (n - i < 3 || (hi = hexval((unsigned char) s[i + 1])) < 0
-            || (lo = hexval((unsigned char) s[i + 2])) < 0)
+        if (n - i < 3 || (hi = weft_hexval((unsigned char) s[i + 1])) < 0
+            || (lo = weft_hexval((unsigned char) s[i + 2])) < 0)
             return weft_diagf(d, WEFT_EINVAL,
                 "byte %zu: '%%' must be followed by two hex digits", i + 1);
         if (hi == 0 && lo == 0)

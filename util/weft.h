@@ -46,6 +46,10 @@ typedef enum weft_err {
 /* weft_strerror returns a static description of err. */
 const char *weft_strerror(weft_err err);
 
+/* weft_hexval is the value of one hex digit, either case, or -1
+ * (util/hex.c). */
+int weft_hexval(int c);
+
 /* weft_now_us is a monotonic clock in microseconds (util/clock.c). */
 uint64_t weft_now_us(void);
 
