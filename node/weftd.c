@@ -452,6 +452,18 @@ watchdog(void *arg)
     return NULL;
 }
 
+/* stop_all stops what run() starts (each stop is a no-op if it did not
+ * start). */
+static void
+stop_all(node *n)
+{
+    mesh_stop(n->mesh);
+    http_stop(n); /* after the mesh: a get may wait on a peer */
+    watch_stop(n);
+    server_stop(n->srv);
+    n->srv = NULL;
+}
+
 static void
 on_signal(uv_signal_t *h, int sig)
 {
@@ -461,11 +473,7 @@ on_signal(uv_signal_t *h, int sig)
     log_msg(LOG_INFO, "signal %d: shutting down", sig);
     if (pthread_create(&t, NULL, watchdog, NULL) == 0)
         pthread_detach(t);
-    mesh_stop(n->mesh);
-    http_stop(n); /* after the mesh: a get may wait on a peer */
-    watch_stop(n);
-    server_stop(n->srv);
-    n->srv = NULL;
+    stop_all(n);
     uv_close((uv_handle_t *) &((uv_signal_t *) h)[0], NULL);
     uv_stop(h->loop);
 }
@@ -550,6 +558,18 @@ remembered_listen(node *n, const char *given, char *buf, size_t sz)
     return given;
 }
 
+/* run_failed says why run() could not start, stops what it started,
+ * lets the handles close, and is run()'s exit code. */
+static int
+run_failed(node *n, uv_loop_t *loop, const weft_diag *d)
+{
+    log_msg(LOG_ERROR, "%s", d->msg);
+    stop_all(n);
+    uv_walk(loop, close_walk, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    return 1;
+}
+
 static int
 run(node *n, uv_loop_t *loop, const opts *o)
 {
@@ -565,39 +585,16 @@ run(node *n, uv_loop_t *loop, const opts *o)
     if (watch_start(n, loop) != WEFT_OK
         || server_start(
                n, loop, url, WEFT_MSG_MAX, false, ops_handle, &n->srv, &d)
-            != WEFT_OK) {
-        log_msg(LOG_ERROR, "%s", d.msg);
-        watch_stop(n);
-        server_stop(n->srv);
-        n->srv = NULL;
-        uv_run(loop, UV_RUN_DEFAULT);
-        return 1;
-    }
+            != WEFT_OK)
+        return run_failed(n, loop, &d);
     listen = remembered_listen(n, o->listen, stored, sizeof(stored));
     if ((listen != NULL || o->npeers > 0)
         && mesh_start(n, loop, listen, o->peers, o->npeers,
                o->interval_ms ? o->interval_ms : 1000, o->head_ms, o->links, &d)
-            != WEFT_OK) {
-        log_msg(LOG_ERROR, "%s", d.msg);
-        mesh_stop(n->mesh);
-        watch_stop(n);
-        server_stop(n->srv);
-        n->srv = NULL;
-        uv_walk(loop, close_walk, NULL);
-        uv_run(loop, UV_RUN_DEFAULT);
-        return 1;
-    }
-    if (o->http[0] && http_start(n, loop, o->http, &d) != WEFT_OK) {
-        log_msg(LOG_ERROR, "%s", d.msg);
-        mesh_stop(n->mesh);
-        http_stop(n);
-        watch_stop(n);
-        server_stop(n->srv);
-        n->srv = NULL;
-        uv_walk(loop, close_walk, NULL);
-        uv_run(loop, UV_RUN_DEFAULT);
-        return 1;
-    }
+            != WEFT_OK)
+        return run_failed(n, loop, &d);
+    if (o->http[0] && http_start(n, loop, o->http, &d) != WEFT_OK)
+        return run_failed(n, loop, &d);
     for (int i = 0; i < 2; i++) {
         uv_signal_init(loop, &sigs[i]);
         sigs[i].data = n;
