@@ -348,6 +348,16 @@ def free_port():
         s.close()
 
 
+def proc_kib(pid, field):
+    """A field of /proc/PID/status in kB (VmHWM, VmRSS, RssFile...); 0 if
+    absent."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
 def wait_for(cond, what, timeout=60, poll=0.05):
     """Calls cond() until it returns something true and returns that; after
     timeout seconds fails with what (a string, or a function returning one,

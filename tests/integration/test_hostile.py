@@ -32,7 +32,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BIN, CALL_TIMEOUT, Bin, main, mp_pack,  # noqa: E402
-                     tmpdir, wait_for, write)
+                     proc_kib, tmpdir, wait_for, write)
 from test_mesh import (CONVERGE_S, doc, domains, linked,  # noqa: E402
                        mesh_node, status)
 
@@ -219,14 +219,6 @@ ATTACKS = (attack_not_sp, attack_garbage_frame, attack_truncated,
            attack_oversized, attack_stall, attack_silent, attack_flood)
 
 
-def vm(pid, field):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])  # kB
-    return 0
-
-
 def evil(target, mode, keyfile, domain, seq=1):
     p = subprocess.run([EVILPEER, target.peer_url, mode, keyfile, domain,
                         str(seq)], stdout=subprocess.PIPE,
@@ -328,10 +320,10 @@ def test_hostile_peer_is_cut_off_and_the_node_keeps_serving():
                  "hello from a key that is shut out",
                  "over the size limit", "does not greet as an SP REQ"):
         assert want in log, "alpha's log does not say %r" % want
-    hwm = vm(a.pid, "VmHWM")
+    hwm = proc_kib(a.pid, "VmHWM")
     results.append("alpha peak RSS (VmHWM) %.1f MiB, now %.1f MiB; "
                    "%d honest publishes arrived" % (
-                       hwm / 1024, vm(a.pid, "VmRSS") / 1024, n))
+                       hwm / 1024, proc_kib(a.pid, "VmRSS") / 1024, n))
     for line in results:
         print("  " + line)
     assert hwm < RSS_MAX_MIB * 1024, "alpha's peak RSS %d kB" % hwm

@@ -33,8 +33,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (WEFT, _env, main, sp_request, tmpdir,  # noqa: E402
-                     wait_for, weftd_cli, write)
+from harness import (WEFT, _env, main, proc_kib, sp_request,  # noqa: E402
+                     tmpdir, wait_for, weftd_cli, write)
 from test_hostile import Raw  # noqa: E402
 from test_mesh import CONVERGE_S, doc, linked, mesh_node  # noqa: E402
 
@@ -163,11 +163,7 @@ def test_peer_buffered_bytes_bound():
         wait_for(lambda: "SERVER_BUFFERED_MAX" in a.log_text(),
                  "no caller was closed at SERVER_BUFFERED_MAX", 30)
         assert a.call("status")["ok"] is True
-        rss = 0
-        with open("/proc/%d/status" % a.pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    rss = int(line.split()[1]) // 1024
+        rss = proc_kib(a.pid, "VmHWM") // 1024
         print("  peak RSS with 18 stalled 4 MiB frames: %d MiB" % rss)
     finally:
         for r in held:

@@ -9,7 +9,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Node, main, write  # noqa: E402
+from harness import Node, main, proc_kib, write  # noqa: E402
 
 
 def product(name, desc="", tags=(), cls=None, owner="team", ifaces=(),
@@ -219,14 +219,6 @@ def test_index_follows_changes():
     assert answers(n) == before
 
 
-def rss_file_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("RssFile:"):
-                return int(line.split()[1])
-    return 0
-
-
 def kernel_populates():
     """MADV_POPULATE_READ came with Linux 5.14."""
     try:
@@ -256,10 +248,10 @@ def test_store_warms_when_writes_pause():
         assert warms == (used + used // 8 + 8192 <= int(cache) * 1024), used
         n.stop()
         n.start(None, "--search-cache", cache)  # a new process: unmapped
-        base, got = rss_file_kib(n.pid), 0
+        base, got = proc_kib(n.pid, "RssFile"), 0
         for _ in range(60 if warms else 20):  # bounded: 6 s, or 4 ticks
             time.sleep(0.1)
-            got = rss_file_kib(n.pid) - base
+            got = proc_kib(n.pid, "RssFile") - base
             if got >= used * 8 // 10:
                 break
         print("  --search-cache %s: store %d KiB, %d KiB mapped in" % (
