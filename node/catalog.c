@@ -1004,9 +1004,9 @@ publish_one(pub *p, ready *r, weft_diag *d)
 }
 
 /* Helpers run ahead by at most this many bytes of documents (and one
- * document more), and a slot lets go of its arena after a document over
- * READY_KEEP bytes: a batch of large documents costs about what one did
- * before helpers. */
+ * document more), and a slot lets go of its arena and buffer after a
+ * document over READY_KEEP bytes: a batch of large documents costs about
+ * what one did before helpers. */
 #define READY_BUDGET WEFT_DOC_MAX
 #define READY_KEEP   ((size_t) 256 << 10)
 
@@ -1086,7 +1086,8 @@ catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results,
             d = r->d;
         else
             err = publish_one(&p, r, &d);
-        if (cost[i] > READY_KEEP) { /* do not keep a large arena about */
+        if (cost[i] > READY_KEEP) { /* do not keep large buffers about */
+            weft_buf_free(&r->bytes);
             pv_arena_free(r->a);
             r->a = pv_arena_new((size_t) WEFT_DOC_MAX * 32);
         }
