@@ -205,7 +205,7 @@ check_entry(pv_arena *a, const pv *ent, uint32_t i, pv **sum, weft_diag *d)
              a, (const uint8_t *) env->u.s.p, env->u.s.len, sum, &sub))
         != WEFT_OK)
         return weft_diagf(d, err, "bundle entry %u: %s", i, sub.msg);
-    if ((err = proto_summary_fresh(*sum, (int64_t) time(NULL), &sub)))
+    if ((err = proto_summary_timely(*sum, (int64_t) time(NULL), &sub)))
         return weft_diagf(d, err, "bundle entry %u (%s): %s", i,
             pv_getstr(*sum, "id"), sub.msg);
     if (desc->type == PV_NIL)

@@ -174,6 +174,30 @@ catalog_counts_init(node *n)
     return store_commit(t);
 }
 
+/* renewal: new differs from old (both may be NULL) only in its seq and
+ * times, as when its domain signs it again before it expires. */
+static bool
+renewal(const pv *old, const pv *new)
+{
+    static const char *const times[] = { "seq", "issued", "expires" };
+
+    if (old == NULL || new == NULL || old->type != PV_MAP || new->type != PV_MAP
+        || old->u.m.n != new->u.m.n)
+        return false;
+    for (uint32_t i = 0; i < new->u.m.n; i++) {
+        const char *k = new->u.m.kv[i].k->u.s.p;
+        size_t      j = 0;
+
+        while (j < 3 && strcmp(k, times[j]) != 0)
+            j++;
+        if (j == 3
+            && (pv_get(old, k) == NULL
+                || !pv_equal(new->u.m.kv[i].v, pv_get(old, k))))
+            return false;
+    }
+    return true;
+}
+
 /* cur_put makes env (summary sum) the current summary of id and
  * updates the digest, the domain's product count and the search index. */
 static weft_err
@@ -205,10 +229,12 @@ cur_put(store_txn *t, const char *id, const void *env, size_t n, const pv *sum)
     }
     entry_hash(id, env, n, h);
     add512(acc, h, false);
-    /* Watchers learn of it once it is stored: the note is in this txn. */
+    /* Watchers learn of it once it is stored: the note is in this txn.
+     * A summary signed again as it was (renewal) is no news to them. */
     if ((err = store_put(t, STORE_META, "digest", 6, acc, 64))
         || (fresh && (err = count_add(t, id, 1)))
-        || (err = watch_note(t, id, fresh ? NULL : was, status))
+        || (!renewal(s, sum)
+            && (err = watch_note(t, id, fresh ? NULL : was, status)))
         || (err = index_put(t, s, sum)))
         goto done;
     err = store_put(t, STORE_CUR, id, strlen(id), env, n);
@@ -539,36 +565,70 @@ effective(node *n, store_txn *t, pv_arena *a, const pv *desc,
 /* ---- writing a summary ---------------------------------------------- */
 
 /*
- * issue signs and stores a new summary of eff with the next seq. It sets
- * *dirty just before its first write: a failure before that (a summary
- * that cannot be built) has changed nothing in t.
+ * META "renew_due" (8 bytes, BE) is a bound on when the next of this
+ * domain's current summaries expires: no pass is needed before a third
+ * of the lifetime ahead of it. A pass that reaches the end of the log
+ * sets it; whatever becomes current of this domain in between lowers it
+ * (due_lower). Absent: a pass is needed.
  */
 static weft_err
-issue(node *n, store_txn *t, pv_arena *a, const pv *eff, const uint8_t body[32],
-    pv **out, bool *dirty, pv **verdict)
+due_lower(store_txn *t, int64_t expires)
 {
-    const char *id = pv_getstr(eff, "id");
-    uint64_t    seq;
-    uint8_t     k[KEY_MAX + 1];
-    size_t      kl;
-    weft_buf    env;
-    pv         *sum, *v;
-    int         sev;
-    weft_err    err;
+    store_val v;
+    uint8_t   b[8];
 
-    if ((err = seq_get(t, n->domain, &seq)) != WEFT_OK)
+    if (store_get(t, STORE_META, "renew_due", 9, &v) != WEFT_OK || v.n != 8
+        || (int64_t) store_be_u64(v.p) <= expires)
+        return WEFT_OK;
+    store_u64_be(b, (uint64_t) expires);
+    return store_put(t, STORE_META, "renew_due", 9, b, 8);
+}
+
+/* next_seq is the seq this domain signs next, within --domain-max. */
+static weft_err
+next_seq(node *n, store_txn *t, uint64_t *seq)
+{
+    weft_err err;
+
+    if ((err = seq_get(t, n->domain, seq)) != WEFT_OK)
         return err;
-    if (++seq > n->domain_max) {
+    if (++*seq > n->domain_max) {
         log_msg(LOG_WARN,
             "domain '%s' has signed %llu summaries, as many as nodes keep "
             "of one domain (--domain-max): nothing more is published",
             n->domain, (unsigned long long) n->domain_max);
         return WEFT_ELIMIT;
     }
-    err = proto_summary_build(a, eff, crypto_key_public(n->key), body, seq,
-        (int64_t) time(NULL), &sum);
-    if (err != WEFT_OK)
-        return err;
+    return WEFT_OK;
+}
+
+/* lifetime sets sum's expiry: --summary-ttl after it was issued. */
+static weft_err
+lifetime(node *n, pv_arena *a, pv *sum)
+{
+    int64_t ttl = n->summary_ttl ? n->summary_ttl : PROTO_SUMMARY_TTL;
+
+    return pv_setint(a, sum, "expires", pv_getint(sum, "issued", 0) + ttl);
+}
+
+/*
+ * sign_store judges, signs and stores sum (this domain's, with the next
+ * seq) as the current summary of its product. It sets *dirty just before
+ * its first write.
+ */
+static weft_err
+sign_store(node *n, store_txn *t, pv_arena *a, pv *sum, pv **out, bool *dirty,
+    pv **verdict)
+{
+    const char *id = pv_getstr(sum, "id");
+    uint64_t    seq = (uint64_t) pv_getint(sum, "seq", 0);
+    uint8_t     k[KEY_MAX + 1];
+    size_t      kl;
+    weft_buf    env;
+    pv         *v;
+    int         sev;
+    weft_err    err;
+
     /* Judged before anything is written: what the policy rejects is not
      * published at all (the caller reports the reasons). */
     if ((err = gov_judge(n, a, sum, &v)) != WEFT_OK)
@@ -585,8 +645,8 @@ issue(node *n, store_txn *t, pv_arena *a, const pv *eff, const uint8_t body[32],
         goto done;
     }
     *dirty = true;
-    *dirty = true;
     if ((err = cur_put(t, id, env.p, env.len, sum))
+        || (err = due_lower(t, pv_getint(sum, "expires", 0)))
         || (err = gov_record(n, t, a, sum, v, &sev))
         || (err = store_put(t, STORE_LOG, k, kl, env.p, env.len))
         || (err = seq_put(t, n->domain, seq)))
@@ -595,6 +655,27 @@ issue(node *n, store_txn *t, pv_arena *a, const pv *eff, const uint8_t body[32],
 done:
     weft_buf_free(&env);
     return err;
+}
+
+/*
+ * issue signs and stores a new summary of eff with the next seq. It sets
+ * *dirty just before its first write: a failure before that (a summary
+ * that cannot be built) has changed nothing in t.
+ */
+static weft_err
+issue(node *n, store_txn *t, pv_arena *a, const pv *eff, const uint8_t body[32],
+    pv **out, bool *dirty, pv **verdict)
+{
+    uint64_t seq;
+    pv      *sum;
+    weft_err err;
+
+    if ((err = next_seq(n, t, &seq)) != WEFT_OK
+        || (err = proto_summary_build(a, eff, crypto_key_public(n->key), body,
+                seq, (int64_t) time(NULL), &sum))
+        || (err = lifetime(n, a, sum)))
+        return err;
+    return sign_store(n, t, a, sum, out, dirty, verdict);
 }
 
 /* same_content reports whether sum and a rebuilt summary differ only in
@@ -608,7 +689,8 @@ same_content(pv_arena *a, const pv *cur, const pv *eff, node *n)
             (const uint8_t *) pv_get(cur, "body")->u.s.p,
             (uint64_t) pv_getint(cur, "seq", 0), pv_getint(cur, "issued", 0),
             &re)
-        != WEFT_OK)
+            != WEFT_OK
+        || pv_setint(a, re, "expires", pv_getint(cur, "expires", 0)))
         return false;
     return pv_equal(re, cur);
 }
@@ -1198,15 +1280,181 @@ fail:
     return err ? err : WEFT_ENOMEM;
 }
 
+/* ---- renewal -------------------------------------------------------- */
+
+typedef struct due {
+    uint64_t    first; /* the first seq not looked at */
+    char      **ids;   /* products whose current summary is at seq */
+    size_t      n, looked, scan;
+    int64_t     by; /* renew what expires before this */
+    renew_pass *p;
+    pv_arena   *a;
+    store_txn  *t;
+    node       *node;
+} due;
+
+/* current: sum, at seq in the log, is its product's current summary. */
+static bool
+current(due *u, const pv *sum, uint64_t seq)
+{
+    const char *id = pv_getstr(sum, "id");
+    pv         *cur;
+
+    return id != NULL
+        && catalog_summary(u->node, u->t, u->a, id, &cur) == WEFT_OK
+        && (uint64_t) pv_getint(cur, "seq", 0) == seq;
+}
+
+static int
+due_cb(void *ctx, store_val k, store_val v)
+{
+    due     *u = ctx;
+    pv      *sum;
+    int64_t  exp;
+    uint64_t seq;
+
+    if (u->looked == u->scan)
+        return 1; /* enough for one turn */
+    if (k.n < 8)
+        return WEFT_ESTORE;
+    seq = store_be_u64(k.p + k.n - 8);
+    u->looked++;
+    u->first = seq + 1;
+    pv_arena_reset(u->a);
+    /* History that a later summary of its product replaced is skipped:
+     * only the current one of each product is signed again. */
+    if (proto_envelope_read(u->a, v.p, v.n, &sum, NULL) != WEFT_OK)
+        return 0;
+    exp = pv_getint(sum, "expires", 0);
+    if (exp >= u->by) {
+        if (exp < u->p->next && current(u, sum, seq))
+            u->p->next = exp; /* the next to come due */
+        return 0;
+    }
+    if (!current(u, sum, seq))
+        return 0;
+    if ((u->ids[u->n] = strdup(pv_getstr(sum, "id"))) == NULL)
+        return WEFT_ENOMEM;
+    return ++u->n == RENEW_MAX ? 1 : 0;
+}
+
+/* renew_one signs product id's current summary again: the same content,
+ * the next seq, issued now (*done), unless the policy now rejects it. */
+static weft_err
+renew_one(
+    node *n, store_txn *t, pv_arena *a, const char *id, int64_t now, bool *done)
+{
+    pv      *cur, *sum, *out, *verdict = NULL;
+    uint64_t seq;
+    bool     dirty = false;
+    weft_err err;
+
+    if ((err = catalog_summary(n, t, a, id, &cur)) != WEFT_OK)
+        return err;
+    if ((err = next_seq(n, t, &seq)) != WEFT_OK)
+        return err;
+    if ((sum = shallow(a, cur)) == NULL)
+        return WEFT_ENOMEM;
+    if ((err = pv_setint(a, sum, "seq", (int64_t) seq))
+        || (err = pv_setint(a, sum, "issued", now))
+        || (err = lifetime(n, a, sum)))
+        return err;
+    err = sign_store(n, t, a, sum, &out, &dirty, &verdict);
+    if (err == WEFT_EPOLICY) {
+        /* The policy changed since: it expires unless published anew. */
+        log_msg(LOG_WARN,
+            "%s: not signed again, the policy now rejects it (weft why %s)", id,
+            id);
+        return dirty ? WEFT_ESTORE : WEFT_OK;
+    }
+    *done = err == WEFT_OK;
+    return err;
+}
+
+weft_err
+catalog_renew(node *n, int64_t now, renew_pass *p, size_t scan, size_t *renewed)
+{
+    int64_t    ttl = n->summary_ttl ? n->summary_ttl : PROTO_SUMMARY_TTL;
+    char      *ids[RENEW_MAX];
+    due        u = { 0 };
+    uint8_t    pre[WEFT_DOMAIN_MAX + 2], from[WEFT_DOMAIN_MAX + 10], b[8];
+    size_t     dl = strlen(n->domain), done = 0;
+    store_val  v;
+    store_txn *t;
+    bool       end;
+    weft_err   err;
+
+    *renewed = 0;
+    /* A third of the lifetime before expiry: a node that is down for a
+     * while on the day still renews in time. */
+    u.by = now + ttl / 3;
+    if ((err = store_begin(n->st, true, &t)) != WEFT_OK)
+        return err;
+    if (p->at == 0) { /* a new pass, if anything may be due */
+        if (store_get(t, STORE_META, "renew_due", 9, &v) == WEFT_OK && v.n == 8
+            && (int64_t) store_be_u64(v.p) >= u.by) {
+            store_abort(t);
+            return WEFT_OK;
+        }
+        p->next = INT64_MAX;
+    }
+    if ((u.a = pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64)) == NULL) {
+        store_abort(t);
+        return WEFT_ENOMEM;
+    }
+    u.ids = ids;
+    u.scan = scan;
+    u.t = t;
+    u.p = p;
+    u.node = n;
+    u.first = p->at ? p->at : 1;
+    memcpy(pre, n->domain, dl);
+    pre[dl] = 0;
+    memcpy(from, pre, dl + 1);
+    store_u64_be(from + dl + 1, u.first);
+    err = store_range(t, STORE_LOG, pre, dl + 1, from, dl + 9, due_cb, &u);
+    if ((int) err == 1)
+        err = WEFT_OK;
+    for (size_t i = 0; err == WEFT_OK && i < u.n; i++) {
+        bool one = false;
+
+        pv_arena_reset(u.a);
+        err = renew_one(n, t, u.a, ids[i], now, &one);
+        done += one;
+    }
+    for (size_t i = 0; i < u.n; i++)
+        free(ids[i]);
+    pv_arena_free(u.a);
+    /* The pass is over once the walk reached the end of the log: what it
+     * renewed, and anything signed from now on, expires after now + ttl. */
+    end = u.looked < scan && u.n < RENEW_MAX;
+    if (err == WEFT_OK && end) {
+        store_u64_be(b, (uint64_t) (p->next < now + ttl ? p->next : now + ttl));
+        err = store_put(t, STORE_META, "renew_due", 9, b, 8);
+    }
+    if (err == WEFT_OK && (done > 0 || end))
+        err = store_commit(t);
+    else
+        store_abort(t);
+    if (err != WEFT_OK) {
+        p->at = 0;
+        return err;
+    }
+    *renewed = done;
+    p->at = end ? 0 : u.first;
+    return WEFT_OK;
+}
+
 /* ---- list items ----------------------------------------------------- */
 
 pv *
 catalog_item(pv_arena *a, const pv *sum)
 {
-    static const char *const same[] = { "id", "domain", "name", "version",
-        "seq", "status", "owner", "kind", "tags", "deprecation", "issued" };
-    pv                      *m = pv_map(a), *h;
-    char                     hex[65];
+    static const char *const same[]
+        = { "id", "domain", "name", "version", "seq", "status", "owner", "kind",
+              "tags", "deprecation", "issued", "expires" };
+    pv  *m = pv_map(a), *h;
+    char hex[65];
 
     if (m == NULL)
         return NULL;
@@ -1217,7 +1465,9 @@ catalog_item(pv_arena *a, const pv *sum)
     crypto_hex((const uint8_t *) h->u.s.p, 32, hex);
     if (pv_set(a, m, "classification", pv_get(sum, "class"))
         || pv_set(a, m, "description", pv_get(sum, "desc"))
-        || pv_setstr(a, m, "hash", hex))
+        || pv_setstr(a, m, "hash", hex)
+        || (proto_summary_expired(sum, (int64_t) time(NULL))
+            && pv_set(a, m, "expired", pv_bool(a, true))))
         return NULL;
     return m;
 }
@@ -1407,6 +1657,8 @@ catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
     /* Current now: judged under the node's policy; the verdict is kept
      * with it (a rejected one is served to no query). */
     if ((err = cur_put(t, id, env, envlen, sum))
+        || (strcmp(dom, n->domain) == 0
+            && (err = due_lower(t, pv_getint(sum, "expires", 0))))
         || (err = gov_record(n, t, a, sum, NULL, &sev)))
         return err;
     if (desc != NULL) {

@@ -5,6 +5,7 @@
 #include "node/cli.h"
 
 #include <string.h>
+#include <time.h>
 
 int
 cli_print_json(const pv *v)
@@ -51,10 +52,11 @@ cli_print_table(const pv *items)
     for (uint32_t i = 0; i < items->u.a.n; i++) {
         const pv *p = items->u.a.v[i];
 
-        printf("%-*s  %-10s  %-10s  %6lld  %-14s  %-20s  %s\n", w, str(p, "id"),
-            str(p, "version"), str(p, "status"),
+        printf("%-*s  %-10s  %-10s  %6lld  %-14s  %-20s  %s%s\n", w,
+            str(p, "id"), str(p, "version"), str(p, "status"),
             (long long) pv_getint(p, "seq", 0), str(p, "classification"),
-            str(p, "owner"), str(p, "verdict"));
+            str(p, "owner"), str(p, "verdict"),
+            pv_get(p, "expired") ? " (expired)" : "");
     }
 }
 
@@ -85,6 +87,18 @@ cli_print_product(const pv *p)
         str(p, "classification"), "hash", str(p, "hash"));
     printf(
         "%-16s%s (weft why %s)\n", "verdict", str(p, "verdict"), str(p, "id"));
+    if (pv_getint(p, "expires", 0) > 0) {
+        time_t    e = (time_t) pv_getint(p, "expires", 0);
+        struct tm tm;
+        char      when[32] = "?";
+
+        if (gmtime_r(&e, &tm) != NULL)
+            strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        printf("%-16s%s%s\n", "expires", when,
+            pv_get(p, "expired")
+                ? " (expired: its domain has not signed it again)"
+                : "");
+    }
     {
         const pv *ups = pv_get(p, "upstream_flags");
 

@@ -192,7 +192,8 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
         pv       *sum;
         weft_diag d = { "" };
 
-        /* Bounded decode, signature, shape, freshness, binding, replay,
+        /* Bounded decode, signature, shape, time (not ahead;
+         * an expired summary is history like any other), binding, replay,
          * equivocation: each refusal is counted. Governance judges what
          * becomes current (catalog_accept keeps the verdict). The helpers
          * checked decoding, shape and signature; reading it again here
@@ -207,7 +208,7 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
         if (proto_envelope_read(
                 a, (const uint8_t *) e->u.s.p, e->u.s.len, &sum, &d)
                 != WEFT_OK
-            || proto_summary_fresh(sum, (int64_t) time(NULL), &d) != WEFT_OK
+            || proto_summary_timely(sum, (int64_t) time(NULL), &d) != WEFT_OK
             || catalog_accept(n, t, a, sum, (const uint8_t *) e->u.s.p,
                    e->u.s.len, NULL, 0, &out, &d)
                 != WEFT_OK) {

@@ -59,6 +59,10 @@ static const char usage[]
       "                     8 MiB to spare is mapped in whole when writes\n"
       "                     pause: a search that finds its pages mapped\n"
       "                     takes no page faults\n"
+      "  --summary-ttl TIME how long this domain's signed summaries stay\n"
+      "                     valid: 90d (default), 36h, 30m, 45s (10s to\n"
+      "                     3650d); the node signs each again, unchanged,\n"
+      "                     when a third of that is left\n"
       "  --domain-max N     summaries kept of one domain, this one included\n"
       "                     (default 1000000): a domain's summaries past\n"
       "                     it are dropped, and publishing stops there\n"
@@ -90,7 +94,8 @@ typedef struct opts {
     bool        reindex;
     uint64_t    search_mib;
     uint64_t    domain_max;
-    char        http[300]; /* the url --http serves ("": none) */
+    int64_t     summary_ttl; /* seconds; 0: PROTO_SUMMARY_TTL */
+    char        http[300];   /* the url --http serves ("": none) */
 } opts;
 
 /* council_key reads a council public key: 64 hex digits or a .pub file. */
@@ -142,6 +147,33 @@ number(const char *name, const char *arg, long long lo, long long hi,
     return false;
 }
 
+/* duration reads --summary-ttl's argument: a whole number and a unit
+ * (s, m, h or d) within the protocol's bounds, into seconds. */
+static bool
+duration(const char *arg, int64_t *out)
+{
+    static const char      units[] = "smhd";
+    static const long long mult[] = { 1, 60, 3600, 86400 };
+    char                  *end;
+    long long              v;
+    const char            *u;
+
+    errno = 0;
+    v = strtoll(arg, &end, 10);
+    if (end != arg && errno == 0 && v > 0 && *end != 0 && end[1] == 0
+        && (u = strchr(units, *end)) != NULL && v <= PROTO_SUMMARY_TTL_MAX
+        && v * mult[u - units] >= PROTO_SUMMARY_TTL_MIN
+        && v * mult[u - units] <= PROTO_SUMMARY_TTL_MAX) {
+        *out = v * mult[u - units];
+        return true;
+    }
+    fprintf(stderr,
+        "weftd: --summary-ttl '%s': expected a whole number and a unit, "
+        "s, m, h or d (90d, 36h), from %ds to %lldd\n",
+        arg, PROTO_SUMMARY_TTL_MIN, PROTO_SUMMARY_TTL_MAX / 86400);
+    return false;
+}
+
 static int
 parse(int argc, char **argv, opts *o)
 {
@@ -160,6 +192,7 @@ parse(int argc, char **argv, opts *o)
         { "reindex", no_argument, NULL, 'R' },
         { "search-cache", required_argument, NULL, 'C' },
         { "domain-max", required_argument, NULL, 'D' },
+        { "summary-ttl", required_argument, NULL, 'E' },
         { "http", required_argument, NULL, 'T' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -243,6 +276,10 @@ parse(int argc, char **argv, opts *o)
             if (!number("domain-max", optarg, 1, 1ll << 40, "summaries", &v))
                 return 2;
             o->domain_max = (uint64_t) v;
+            break;
+        case 'E':
+            if (!duration(optarg, &o->summary_ttl))
+                return 2;
             break;
         case 'C':
             if (!number("search-cache", optarg, 8, 65536, "MiB", &v))
@@ -334,10 +371,12 @@ static weft_err
 meta_init(node *n)
 {
     store_txn *t;
-    uint8_t    now[8];
+    uint8_t    now[8], never[8];
     weft_err   err;
 
     store_u64_be(now, (uint64_t) time(NULL));
+    /* Nothing of this domain to renew yet (catalog.c, "renew_due"). */
+    store_u64_be(never, (uint64_t) INT64_MAX);
     if ((err = store_begin(n->st, true, &t)) != WEFT_OK)
         return err;
     if ((err = store_put(
@@ -346,6 +385,7 @@ meta_init(node *n)
             = store_put(t, STORE_META, "key", 3, crypto_key_public(n->key), 32))
         || (err = store_put(t, STORE_META, "created", 7, now, 8))
         || (err = store_put(t, STORE_META, "schema", 6, "1", 1))
+        || (err = store_put(t, STORE_META, "renew_due", 9, never, 8))
         || (err = store_put(t, STORE_DKEY, n->domain, strlen(n->domain),
                 crypto_key_public(n->key), 32))) {
         store_abort(t);
@@ -558,6 +598,46 @@ remembered_listen(node *n, const char *given, char *buf, size_t sz)
     return given;
 }
 
+/*
+ * Renewal: this domain's summaries are signed again before they expire
+ * (catalog_renew). Every ninetieth of --summary-ttl (from 1 s to 6 hours;
+ * the first a second after the start) the node checks whether anything
+ * may be due; if so a pass walks the domain's log in turns of RENEW_SCAN
+ * entries a few milliseconds apart, so the loop is never held long. What
+ * is renewed goes to the peers as a publish does; the pages a turn read
+ * are let go as after any walk.
+ */
+#define RENEW_SCAN    4096
+#define RENEW_TURN_MS 5
+
+typedef struct renewer {
+    uv_timer_t t;
+    node      *n;
+    renew_pass pass;
+    uint64_t   every_ms;
+} renewer;
+
+static void
+renew_cb(uv_timer_t *h)
+{
+    renewer *r = h->data;
+    size_t   done = 0;
+    weft_err err;
+
+    err = catalog_renew(
+        r->n, (int64_t) time(NULL), &r->pass, RENEW_SCAN, &done);
+    if (err != WEFT_OK)
+        log_msg(LOG_WARN, "renewing summaries: %s (tried again later)",
+            weft_strerror(err));
+    if (done > 0) {
+        log_msg(LOG_INFO, "signed %zu summar%s again before expiry", done,
+            done == 1 ? "y" : "ies");
+        mesh_announce(r->n);
+    }
+    store_trim(r->n->st, r->n->mapped_keep);
+    uv_timer_start(h, renew_cb, r->pass.at ? RENEW_TURN_MS : r->every_ms, 0);
+}
+
 /* run_failed says why run() could not start, stops what it started,
  * lets the handles close, and is run()'s exit code. */
 static int
@@ -580,6 +660,8 @@ run(node *n, uv_loop_t *loop, const opts *o)
     weft_diag   d = { "" };
     char        url[4200];
     warmer      warm = { .st = n->st, .seen = UINT64_MAX };
+    renewer     renew = { .n = n };
+    uint64_t    every = (uint64_t) n->summary_ttl * 1000 / 90;
 
     snprintf(url, sizeof(url), "ipc://%s/weft.sock", n->dir);
     if (watch_start(n, loop) != WEFT_OK
@@ -603,6 +685,10 @@ run(node *n, uv_loop_t *loop, const opts *o)
     uv_timer_init(loop, &warm.t);
     warm.t.data = &warm;
     uv_timer_start(&warm.t, warm_cb, WARM_TICK_MS, 0);
+    renew.every_ms = every < 1000 ? 1000 : every > 21600000 ? 21600000 : every;
+    uv_timer_init(loop, &renew.t);
+    renew.t.data = &renew;
+    uv_timer_start(&renew.t, renew_cb, 1000, 0);
     log_msg(LOG_INFO, "domain '%s' ready (data %s)", n->domain, n->dir);
     uv_run(loop, UV_RUN_DEFAULT);
     /* Close whatever is left (the other signal handle) and let the close
@@ -671,6 +757,7 @@ main(int argc, char **argv)
     n.search_keep = o.search_mib ? o.search_mib << 20 : STORE_MAPPED_SEARCH_MAX;
     n.mapped_keep = o.search_mib ? o.search_mib << 20 : STORE_MAPPED_MAX;
     n.domain_max = o.domain_max ? o.domain_max : DOMAIN_MAX_DEFAULT;
+    n.summary_ttl = o.summary_ttl ? o.summary_ttl : PROTO_SUMMARY_TTL;
     rc = 1;
     if (crypto_init() != WEFT_OK)
         log_msg(LOG_ERROR, "libsodium failed to initialize");

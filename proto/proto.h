@@ -207,15 +207,26 @@ weft_err proto_duration(const pv *v, int64_t *out);
 #define PROTO_SUMMARY_PREFIX "weft/summary/v1"
 #define PROTO_BUNDLE_PREFIX  "weft/bundle/v1"
 
-/* Summary lifetime: a summary expires this long after it was issued. */
-#define PROTO_SUMMARY_TTL (90 * 24 * 3600)
+/* Summary lifetime: a summary expires this long after it was issued
+ * (weftd --summary-ttl sets its own domain's, within these bounds). Its
+ * domain signs it again before then (catalog_renew). */
+#define PROTO_SUMMARY_TTL     (90 * 24 * 3600)
+#define PROTO_SUMMARY_TTL_MIN 10
+#define PROTO_SUMMARY_TTL_MAX (3650LL * 24 * 3600)
 
 /* How far a summary's issue time may run ahead of a receiver's clock. */
 #define PROTO_CLOCK_SKEW (24 * 3600)
 
-/* proto_summary_fresh refuses a summary expired at now (WEFT_ESTATE) or
- * issued more than PROTO_CLOCK_SKEW after now (WEFT_ESCHEMA). */
-weft_err proto_summary_fresh(const pv *sum, int64_t now, weft_diag *d);
+/*
+ * proto_summary_timely refuses a summary issued more than
+ * PROTO_CLOCK_SKEW after now (WEFT_ESCHEMA). An expired one is not
+ * refused: it is still its domain's signed word, a part of the history
+ * every node keeps, and answers say it is expired (proto_summary_expired).
+ */
+weft_err proto_summary_timely(const pv *sum, int64_t now, weft_diag *d);
+
+/* proto_summary_expired: sum's domain no longer vouched for it at now. */
+bool proto_summary_expired(const pv *sum, int64_t now);
 
 /*
  * proto_summary_build makes the summary of descriptor desc (a normalized

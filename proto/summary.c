@@ -307,13 +307,17 @@ check_ports(const pv *arr, weft_diag *d)
 }
 
 weft_err
-proto_summary_fresh(const pv *sum, int64_t now, weft_diag *d)
+proto_summary_timely(const pv *sum, int64_t now, weft_diag *d)
 {
-    if (pv_getint(sum, "expires", 0) <= now)
-        return weft_diagf(d, WEFT_ESTATE, "expired");
     if (pv_getint(sum, "issued", 0) > now + PROTO_CLOCK_SKEW)
         return weft_diagf(d, WEFT_ESCHEMA, "issued in the future");
     return WEFT_OK;
+}
+
+bool
+proto_summary_expired(const pv *sum, int64_t now)
+{
+    return pv_getint(sum, "expires", 0) <= now;
 }
 
 bool

@@ -264,6 +264,34 @@ test_records(crypto_key *k, crypto_key *other)
     weft_buf_free(&hd);
 }
 
+/* Times: a summary issued too far ahead is refused; an expired one is
+ * not (it is history every node keeps), and says it is expired from the
+ * second its expiry is reached. */
+static void
+test_times(crypto_key *k)
+{
+    uint8_t   body[32] = { 9 };
+    int64_t   t0 = 1700000000;
+    pv       *sum;
+    weft_diag d = { "" };
+
+    CHECK(proto_summary_build(
+              A, model(1, 10), crypto_key_public(k), body, 1, t0, &sum)
+        == WEFT_OK);
+    CHECK(proto_summary_timely(sum, t0 - PROTO_CLOCK_SKEW, NULL) == WEFT_OK);
+    CHECK(proto_summary_timely(sum, t0 - PROTO_CLOCK_SKEW - 1, &d)
+        == WEFT_ESCHEMA);
+    CHECK(strstr(d.msg, "future") != NULL);
+    CHECK(proto_summary_timely(sum, t0 + 10 * PROTO_SUMMARY_TTL, NULL)
+        == WEFT_OK);
+    CHECK(!proto_summary_expired(sum, t0));
+    CHECK(!proto_summary_expired(sum, t0 + PROTO_SUMMARY_TTL - 1));
+    CHECK(proto_summary_expired(sum, t0 + PROTO_SUMMARY_TTL));
+    /* One whose expiry is not after its issue is malformed. */
+    CHECK(pv_setint(A, sum, "expires", t0) == WEFT_OK);
+    CHECK(proto_summary_check(sum, NULL) != WEFT_OK);
+}
+
 int
 main(void)
 {
@@ -278,6 +306,7 @@ main(void)
     test_trimming(k);
     test_name_limits(k);
     test_records(k, other);
+    test_times(k);
     pv_arena_free(A);
     crypto_key_free(k);
     crypto_key_free(other);

@@ -110,6 +110,7 @@
   function badges(p, withAccepted) {
     const out = [];
     if (p.status) out.push(badge(p.status, 'status ' + (STATUS[p.status] || ''), 'status'));
+    if (p.expired) out.push(badge('expired', 'warn', 'its domain has not signed it again'));
     if (p.classification) {
       out.push(badge(p.classification, 'class ' + (CLASS[p.classification] || ''), 'classification'));
     } else {

@@ -157,7 +157,7 @@ catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
         fail("catalog_accept outside the transaction or before the bind");
     if (sum == NULL || proto_summary_check(sum, d) != WEFT_OK)
         fail("a summary reaching the catalog does not pass its check");
-    if (proto_summary_fresh(sum, FUZZ_NOW, d) != WEFT_OK)
+    if (proto_summary_timely(sum, FUZZ_NOW, d) != WEFT_OK)
         fail("a summary reaching the catalog is not fresh");
     if ((err = proto_envelope_read(a, env, envlen, &again, d)) != WEFT_OK
         || !pv_equal(again, sum))

@@ -2,10 +2,11 @@
 over its size cap is trimmed rather than failing its batch; a bundle is
 bound to its exporter's key; a summary newer than the descriptor a node
 holds shows the descriptor as not held; a descriptor must be a weft model
-of its summary; expired and future summaries are refused; an id keeps its
-kind and its source document; a contract that moves to another product
-leaves the first; statuses, deprecation reasons and replacements are
-checked; and a first start without a domain creates nothing.
+of its summary; future summaries are refused and expired ones kept (shown
+expired); an id keeps its kind and its source document; a contract that
+moves to another product leaves the first; statuses, deprecation reasons
+and replacements are checked; and a first start without a domain creates
+nothing.
 
 Bundles of domains that no weftd runs are made here in Python (the
 Forger): its own Ed25519 key, its own normalized models, summaries and
@@ -453,18 +454,14 @@ def test_descriptor_that_is_not_a_model_of_its_summary_is_refused():
     assert "evil/x" in search_ids(b, "forged")
 
 
-# ---- 5. expired and future summaries -------------------------------------
+# ---- 5. future summaries; expired ones are history --------------------
 
 
-def test_expired_and_future_summaries_are_refused():
+def test_future_summaries_are_refused_and_expired_ones_kept():
     b = Node("b").start("b")
     tempo = Forger("tempo")
     now = int(time.time())
     cases = [
-        ("expired ten days ago", dict(issued=now - 100 * DAY,
-                                      expires=now - 10 * DAY), "expired"),
-        ("expiring now", dict(issued=now - SUMMARY_TTL, expires=now),
-         "expired"),
         ("issued two days ahead", dict(issued=now + 2 * DAY), "future"),
         ("issued a day and ten minutes ahead",
          dict(issued=now + DAY + 600), "future"),
@@ -483,14 +480,26 @@ def test_expired_and_future_summaries_are_refused():
     other = Forger("tempo", "another tempo key")
     res = b.ok("import", write("t.bundle", other.bundle([other.entry("z")])))
     assert (res["added"], res["exporter"]) == (1, "tempo"), res
-    # Summaries that have not expired, and some clock skew, are accepted.
+    # Expired summaries are still their domain's signed word (and a
+    # domain's history must stay whole to replicate): they are taken in
+    # and shown as expired. Some clock skew is accepted.
     ok = other.bundle([
         other.entry("old", issued=now - SUMMARY_TTL + 3600, seq=2),
-        other.entry("ahead", issued=now + 3600, seq=3)])
+        other.entry("ahead", issued=now + 3600, seq=3),
+        other.entry("gone", issued=now - 100 * DAY, expires=now - 10 * DAY,
+                    seq=4),
+        other.entry("ending", issued=now - SUMMARY_TTL, expires=now,
+                    seq=5)])
     res = b.ok("import", write("ok.bundle", ok))
-    assert res["added"] == 2, res
-    assert set(b.products("--domain", "tempo")) == {
-        "tempo/z", "tempo/old", "tempo/ahead"}
+    assert res["added"] == 4, res
+    got = {k: p.get("expired", False)
+           for k, p in b.products("--domain", "tempo").items()}
+    assert got == {"tempo/z": False, "tempo/old": False,
+                   "tempo/ahead": False, "tempo/gone": True,
+                   "tempo/ending": True}, got
+    rc, out, err = b.weft("get", "tempo/gone")
+    assert rc == 0 and "(expired: its domain has not signed it again)" \
+        in out, (rc, out, err)
 
 
 # ---- 6. an id keeps its kind and its source document ---------------------

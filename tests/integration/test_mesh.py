@@ -565,5 +565,137 @@ def test_peer_add_and_remove_at_run_time():
     a.answers("a restart")
 
 
+# ---- expiry and renewal ----------------------------------------------------
+
+TTL = 12  # --summary-ttl, seconds: a summary is signed again with 4 s left
+
+
+def expiry_of(n):
+    """{id: (seq, expires, expired)} of `weft list` on n."""
+    return {k: (p["seq"], p["expires"], p.get("expired", False))
+            for k, p in n.products().items()}
+
+
+def test_summaries_are_signed_again_and_expired_ones_still_spread():
+    """A domain signs its summaries again, unchanged, before they expire,
+    and its peers take the new ones in without telling their watchers.
+    Summaries that expire while their domain is down still replicate to a
+    node that joins then (with their history), shown as expired, with no
+    refusal; back up, the domain signs them again."""
+    import json
+    import select
+    import signal
+    from harness import WEFT, _env
+
+    a = mesh_node("a", "alpha", extra=("--summary-ttl", "%ds" % TTL))
+    b = mesh_node("b", "bravo", a)
+    a.publish(*[write("r%d.yaml" % k, doc("r-product-%d" % k))
+                for k in range(3)])
+    a.ok("deprecate", "alpha/r-product-0", "--reason", "old")
+    converge([a, b], count=3)
+    first = expiry_of(b)
+    for pid, (seq, expires, expired) in first.items():
+        issued = a.get(pid)["summary"]["issued"]
+        assert expires == issued + TTL and not expired, (pid, first)
+
+    w = subprocess.Popen([WEFT, "--data", b.dir, "--json", "watch"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         bufsize=0, env=_env())
+    try:
+        time.sleep(0.5)  # registered once its first answer came back
+        # Each is signed again twice (a new seq each time), content kept.
+        wait_for(lambda: all(expiry_of(b)[k][0] > first[k][0] + 1
+                             for k in first),
+                 lambda: "b did not get the summaries signed again: %r "
+                 "(first %r)\n%s" % (expiry_of(b), first, describe([a, b])),
+                 4 * TTL)
+        now = expiry_of(b)
+        assert all(now[k][1] > first[k][1] and not now[k][2] for k in now), (
+            now, first)
+        assert listed(b, "alpha") == {
+            k: (v[0], now[k][0], v[2], v[3])
+            for k, v in listed(a, "alpha").items()}
+        assert a.get("alpha/r-product-0")["status"] == "deprecated"
+        # The watcher heard of none of it; a real change it hears.
+        a.publish(write("r9.yaml", doc("r-product-9")))
+        ready, _, _ = select.select([w.stdout], [], [], CONVERGE_S)
+        assert ready, "the watcher heard nothing of a publish"
+        e = json.loads(w.stdout.readline())
+        assert (e["event"], e["product"]["id"]) == (
+            "new", "alpha/r-product-9"), e
+    finally:
+        if w.poll() is None:
+            os.kill(w.pid, signal.SIGTERM)
+        w.wait(timeout=10)
+        w.stdout.close()
+        w.stderr.close()
+    converge([a, b], count=4)
+
+    # The domain goes down; its summaries expire on b.
+    a.stop()
+    wait_for(lambda: all(v[2] for v in expiry_of(b).values()),
+             lambda: "b does not show alpha's summaries expired: %r"
+             % expiry_of(b), 2 * TTL)
+    rc, out, err = b.weft("get", "alpha/r-product-1")
+    assert rc == 0 and "(expired" in out, (rc, out, err)
+    rc, out, err = b.weft("list")
+    assert rc == 0 and out.count("(expired)") == 4, out
+
+    # A node that joins now takes them in, history and all, refusing none.
+    c = mesh_node("c", "charlie", b)
+    digest = converge([b, c], count=4)
+    assert expiry_of(c) == expiry_of(b)
+    assert domains(c)["alpha"]["seq"] == domains(b)["alpha"]["seq"]
+    refusals = [p["refusals"] for p in c.ok("peers")["peers"]]
+    assert refusals and not any(refusals), c.ok("peers")
+    found = c.ok("search", "r-product")["products"]
+    assert len(found) == 4 and all(p.get("expired") for p in found), found
+
+    # Back up (the default lifetime now), alpha signs them all again.
+    restart(a, b)
+    wait_for(lambda: not any(v[2] for v in expiry_of(c).values()),
+             lambda: "c still shows alpha's summaries expired: %r\n%s" % (
+                 expiry_of(c), describe([a, b, c])), CONVERGE_S)
+    assert converge([a, b, c], count=4) != digest
+    for n in (a, b, c):
+        got = expiry_of(n)
+        assert all(not v[2] and v[1] > time.time() + 80 * 86400
+                   for v in got.values()), (n.name, got)
+    c.answers("taking in expired summaries")
+
+
+def test_renewal_goes_through_every_summary_in_turns():
+    """Over a thousand products due at once (RENEW_MAX a transaction)
+    and, from the fourth round on, over 4,096 log entries to walk
+    (RENEW_SCAN a turn): every product is signed again in each round,
+    none is skipped."""
+    count, ttl = 1200, 10
+    n = Node("r").start("rnw", "--summary-ttl", "%ds" % ttl)
+    for lo in range(0, count, 400):
+        n.publish(*[write("n%d.yaml" % k, doc("n-product-%d" % k))
+                    for k in range(lo, lo + 400)])
+    last = max(p["issued"] for p in n.products().values())
+    n.stop()
+    # Down until every one of them is due (a third of the lifetime left):
+    # the first pass after the restart finds all 1,200 at once.
+    time.sleep(max(0.0, last + ttl - ttl // 3 + 1 - time.time()))
+    n.restart()
+
+    def lowest():
+        got = n.products()
+        assert len(got) == count, len(got)
+        return min(p["seq"] for p in got.values())
+
+    # Publishing took seqs 1..1200; each round takes 1,200 more.
+    wait_for(lambda: lowest() > 4 * count,
+             lambda: "not every product was signed again four times: "
+             "the lowest seq is %d\n%s" % (lowest(), n.log_text()[-2000:]),
+             CONVERGE_S)
+    log = n.log_text()
+    assert "signed 1000 summaries again" in log \
+        and "signed 200 summaries again" in log, log[-2000:]
+    assert n.status()["seq"] >= 5 * count
+    n.answers("renewal rounds")
+
 if __name__ == "__main__":
     main(globals())

@@ -252,6 +252,11 @@ def test_help_and_usage_errors():
     for bad in ("7", "65537", "64k", ""):
         rc, out, err = weftd_cli("run", "--data", d, "--search-cache", bad)
         assert rc == 2 and "--search-cache '%s'" % bad in err, (bad, rc, err)
+    for bad in ("90", "9s", "3651d", "0d", "-1d", "1w", "1dd", "d", "",
+                "99999999999999999999d"):
+        rc, out, err = weftd_cli("run", "--data", d, "--summary-ttl", bad)
+        assert rc == 2 and "--summary-ttl '%s'" % bad in err \
+            and "s, m, h or d" in err, (bad, rc, err)
     assert not os.path.exists(d), "a usage error created %s" % d
 
 
