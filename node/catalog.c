@@ -567,16 +567,20 @@ effective(node *n, store_txn *t, pv_arena *a, const pv *desc,
 /*
  * META "renew_due" (8 bytes, BE) is a bound on when the next of this
  * domain's current summaries expires: no pass is needed before a third
- * of the lifetime ahead of it. A pass that reaches the end of the log
- * sets it; whatever becomes current of this domain in between lowers it
- * (due_lower). Absent: a pass is needed.
+ * of the lifetime ahead of it. A pass that reaches the end of the domain's
+ * products sets it; whatever becomes current of this domain in between
+ * lowers it (due_lower), and n->renew_low too, so that a pass under way
+ * (which may have walked past that product) keeps it in the bound it
+ * sets. Absent: a pass is needed.
  */
 static weft_err
-due_lower(store_txn *t, int64_t expires)
+due_lower(node *n, store_txn *t, int64_t expires)
 {
     store_val v;
     uint8_t   b[8];
 
+    if (expires < n->renew_low)
+        n->renew_low = expires;
     if (store_get(t, STORE_META, "renew_due", 9, &v) != WEFT_OK || v.n != 8
         || (int64_t) store_be_u64(v.p) <= expires)
         return WEFT_OK;
@@ -646,7 +650,7 @@ sign_store(node *n, store_txn *t, pv_arena *a, pv *sum, pv **out, bool *dirty,
     }
     *dirty = true;
     if ((err = cur_put(t, id, env.p, env.len, sum))
-        || (err = due_lower(t, pv_getint(sum, "expires", 0)))
+        || (err = due_lower(n, t, pv_getint(sum, "expires", 0)))
         || (err = gov_record(n, t, a, sum, v, &sev))
         || (err = store_put(t, STORE_LOG, k, kl, env.p, env.len))
         || (err = seq_put(t, n->domain, seq)))
@@ -1283,59 +1287,43 @@ fail:
 /* ---- renewal -------------------------------------------------------- */
 
 typedef struct due {
-    uint64_t    first; /* the first seq not looked at */
-    char      **ids;   /* products whose current summary is at seq */
+    char      **ids; /* products to sign again */
     size_t      n, looked, scan;
     int64_t     by; /* renew what expires before this */
+    bool        stopped;
     renew_pass *p;
     pv_arena   *a;
-    store_txn  *t;
-    node       *node;
 } due;
-
-/* current: sum, at seq in the log, is its product's current summary. */
-static bool
-current(due *u, const pv *sum, uint64_t seq)
-{
-    const char *id = pv_getstr(sum, "id");
-    pv         *cur;
-
-    return id != NULL
-        && catalog_summary(u->node, u->t, u->a, id, &cur) == WEFT_OK
-        && (uint64_t) pv_getint(cur, "seq", 0) == seq;
-}
 
 static int
 due_cb(void *ctx, store_val k, store_val v)
 {
-    due     *u = ctx;
-    pv      *sum;
-    int64_t  exp;
-    uint64_t seq;
+    due    *u = ctx;
+    pv     *sum;
+    int64_t exp;
 
-    if (u->looked == u->scan)
-        return 1; /* enough for one turn */
-    if (k.n < 8)
+    if (u->looked == u->scan || u->n == RENEW_MAX) {
+        u->stopped = true; /* enough for one turn: this one is next */
+        return -1;
+    }
+    if (k.n > WEFT_ID_MAX)
         return WEFT_ESTORE;
-    seq = store_be_u64(k.p + k.n - 8);
     u->looked++;
-    u->first = seq + 1;
+    memcpy(u->p->from, k.p, k.n);
+    u->p->from[k.n] = 0;
     pv_arena_reset(u->a);
-    /* History that a later summary of its product replaced is skipped:
-     * only the current one of each product is signed again. */
     if (proto_envelope_read(u->a, v.p, v.n, &sum, NULL) != WEFT_OK)
-        return 0;
+        return WEFT_ESTORE; /* it was checked when it was stored */
     exp = pv_getint(sum, "expires", 0);
     if (exp >= u->by) {
-        if (exp < u->p->next && current(u, sum, seq))
+        if (exp < u->p->next)
             u->p->next = exp; /* the next to come due */
         return 0;
     }
-    if (!current(u, sum, seq))
-        return 0;
-    if ((u->ids[u->n] = strdup(pv_getstr(sum, "id"))) == NULL)
+    if ((u->ids[u->n] = strdup(u->p->from)) == NULL)
         return WEFT_ENOMEM;
-    return ++u->n == RENEW_MAX ? 1 : 0;
+    u->n++;
+    return 0;
 }
 
 /* renew_one signs product id's current summary again: the same content,
@@ -1361,7 +1349,8 @@ renew_one(
         return err;
     err = sign_store(n, t, a, sum, &out, &dirty, &verdict);
     if (err == WEFT_EPOLICY) {
-        /* The policy changed since: it expires unless published anew. */
+        /* Each pass tries again: it expires unless the policy (or the
+         * product, published anew) changes. */
         log_msg(LOG_WARN,
             "%s: not signed again, the policy now rejects it (weft why %s)", id,
             id);
@@ -1376,27 +1365,32 @@ catalog_renew(node *n, int64_t now, renew_pass *p, size_t scan, size_t *renewed)
 {
     int64_t    ttl = n->summary_ttl ? n->summary_ttl : PROTO_SUMMARY_TTL;
     char      *ids[RENEW_MAX];
+    char       pre[WEFT_DOMAIN_MAX + 2];
     due        u = { 0 };
-    uint8_t    pre[WEFT_DOMAIN_MAX + 2], from[WEFT_DOMAIN_MAX + 10], b[8];
-    size_t     dl = strlen(n->domain), done = 0;
+    uint8_t    b[8];
+    size_t     pl, done = 0;
+    int64_t    bound;
     store_val  v;
     store_txn *t;
-    bool       end;
+    bool       end, full = false;
     weft_err   err;
 
     *renewed = 0;
     /* A third of the lifetime before expiry: a node that is down for a
      * while on the day still renews in time. */
     u.by = now + ttl / 3;
+    pl = (size_t) snprintf(pre, sizeof(pre), "%s/", n->domain);
     if ((err = store_begin(n->st, true, &t)) != WEFT_OK)
         return err;
-    if (p->at == 0) { /* a new pass, if anything may be due */
+    if (p->from[0] == 0) { /* a new pass, if anything may be due */
         if (store_get(t, STORE_META, "renew_due", 9, &v) == WEFT_OK && v.n == 8
             && (int64_t) store_be_u64(v.p) >= u.by) {
             store_abort(t);
             return WEFT_OK;
         }
         p->next = INT64_MAX;
+        n->renew_low = INT64_MAX;
+        memcpy(p->from, pre, pl + 1);
     }
     if ((u.a = pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64)) == NULL) {
         store_abort(t);
@@ -1404,16 +1398,11 @@ catalog_renew(node *n, int64_t now, renew_pass *p, size_t scan, size_t *renewed)
     }
     u.ids = ids;
     u.scan = scan;
-    u.t = t;
     u.p = p;
-    u.node = n;
-    u.first = p->at ? p->at : 1;
-    memcpy(pre, n->domain, dl);
-    pre[dl] = 0;
-    memcpy(from, pre, dl + 1);
-    store_u64_be(from + dl + 1, u.first);
-    err = store_range(t, STORE_LOG, pre, dl + 1, from, dl + 9, due_cb, &u);
-    if ((int) err == 1)
+    /* This domain's current summaries: their ids start with "domain/". */
+    err = store_range(
+        t, STORE_CUR, pre, pl, p->from, strlen(p->from), due_cb, &u);
+    if ((int) err == -1)
         err = WEFT_OK;
     for (size_t i = 0; err == WEFT_OK && i < u.n; i++) {
         bool one = false;
@@ -1421,27 +1410,46 @@ catalog_renew(node *n, int64_t now, renew_pass *p, size_t scan, size_t *renewed)
         pv_arena_reset(u.a);
         err = renew_one(n, t, u.a, ids[i], now, &one);
         done += one;
+        if (err == WEFT_ELIMIT) {
+            /* --domain-max: keep what was signed; the next check (not
+             * the next turn) tries again. next_seq said so in the log. */
+            full = true;
+            err = WEFT_OK;
+            break;
+        }
     }
     for (size_t i = 0; i < u.n; i++)
         free(ids[i]);
     pv_arena_free(u.a);
-    /* The pass is over once the walk reached the end of the log: what it
-     * renewed, and anything signed from now on, expires after now + ttl. */
-    end = u.looked < scan && u.n < RENEW_MAX;
+    /* The pass is over once the walk reached the end of the domain's
+     * products: what it renewed, and anything signed from now on, expires
+     * after now + ttl. */
+    end = full || !u.stopped;
     if (err == WEFT_OK && end) {
-        store_u64_be(b, (uint64_t) (p->next < now + ttl ? p->next : now + ttl));
+        bound = full ? now : now + ttl;
+        if (p->next < bound)
+            bound = p->next;
+        if (n->renew_low < bound)
+            bound = n->renew_low;
+        store_u64_be(b, (uint64_t) bound);
         err = store_put(t, STORE_META, "renew_due", 9, b, 8);
     }
     if (err == WEFT_OK && (done > 0 || end))
         err = store_commit(t);
     else
         store_abort(t);
-    if (err != WEFT_OK) {
-        p->at = 0;
-        return err;
+    if (err != WEFT_OK || end) {
+        p->from[0] = 0;
+        if (err != WEFT_OK)
+            return err;
+    } else {
+        /* Go on after the last one looked at. */
+        size_t l = strlen(p->from);
+
+        p->from[l] = 1; /* ... the smallest key above it: the id + 0x01 */
+        p->from[l + 1] = 0;
     }
     *renewed = done;
-    p->at = end ? 0 : u.first;
     return WEFT_OK;
 }
 
@@ -1658,7 +1666,7 @@ catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
      * with it (a rejected one is served to no query). */
     if ((err = cur_put(t, id, env, envlen, sum))
         || (strcmp(dom, n->domain) == 0
-            && (err = due_lower(t, pv_getint(sum, "expires", 0))))
+            && (err = due_lower(n, t, pv_getint(sum, "expires", 0))))
         || (err = gov_record(n, t, a, sum, NULL, &sev)))
         return err;
     if (desc != NULL) {

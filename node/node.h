@@ -99,6 +99,9 @@ typedef struct node {
                                 bound (--domain-max) */
     int64_t summary_ttl;     /* seconds this domain's summaries live
                                 (--summary-ttl; 0: PROTO_SUMMARY_TTL) */
+    int64_t renew_low;       /* the earliest expiry of this domain's
+                                summaries made current during a renewal
+                                pass (catalog_renew) */
     int        lock_fd;
     http      *http;  /* the HTTP API (--http); NULL without */
     node_stats stats; /* counters for /metrics */
@@ -144,16 +147,16 @@ weft_err catalog_set_status(node *n, pv_arena *a, const char *id,
 /*
  * catalog_renew signs again this domain's current summaries that expire
  * within a third of --summary-ttl (the same content, the next seq,
- * issued now), in one transaction. A pass walks the domain's log in
- * calls that each look at up to scan entries and renew at most
- * RENEW_MAX; p->at is where the next call goes on (0: a new pass, which
- * only starts when the store's bound on the next expiry says something
- * may be due). *renewed: how many were signed.
+ * issued now), in one transaction. A pass walks the domain's products in
+ * calls that each look at up to scan of them and renew at most
+ * RENEW_MAX; p->from is where the next call goes on ("": a new pass,
+ * which only starts when the store's bound on the next expiry says
+ * something may be due). *renewed: how many were signed.
  */
 #define RENEW_MAX 1000
 typedef struct renew_pass {
-    uint64_t at;   /* the next log seq to look at; 0: between passes */
-    int64_t  next; /* the earliest expiry this pass left alone */
+    char    from[WEFT_ID_MAX + 2]; /* the next id to look at; "": none */
+    int64_t next; /* the earliest expiry this pass left alone */
 } renew_pass;
 weft_err catalog_renew(
     node *n, int64_t now, renew_pass *p, size_t scan, size_t *renewed);

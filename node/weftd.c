@@ -160,8 +160,9 @@ duration(const char *arg, int64_t *out)
 
     errno = 0;
     v = strtoll(arg, &end, 10);
-    if (end != arg && errno == 0 && v > 0 && *end != 0 && end[1] == 0
-        && (u = strchr(units, *end)) != NULL && v <= PROTO_SUMMARY_TTL_MAX
+    if (*arg >= '0' && *arg <= '9' && errno == 0 && v > 0 && *end != 0
+        && end[1] == 0 && (u = strchr(units, *end)) != NULL
+        && v <= PROTO_SUMMARY_TTL_MAX
         && v * mult[u - units] >= PROTO_SUMMARY_TTL_MIN
         && v * mult[u - units] <= PROTO_SUMMARY_TTL_MAX) {
         *out = v * mult[u - units];
@@ -635,7 +636,8 @@ renew_cb(uv_timer_t *h)
         mesh_announce(r->n);
     }
     store_trim(r->n->st, r->n->mapped_keep);
-    uv_timer_start(h, renew_cb, r->pass.at ? RENEW_TURN_MS : r->every_ms, 0);
+    uv_timer_start(
+        h, renew_cb, r->pass.from[0] ? RENEW_TURN_MS : r->every_ms, 0);
 }
 
 /* run_failed says why run() could not start, stops what it started,
@@ -758,6 +760,7 @@ main(int argc, char **argv)
     n.mapped_keep = o.search_mib ? o.search_mib << 20 : STORE_MAPPED_MAX;
     n.domain_max = o.domain_max ? o.domain_max : DOMAIN_MAX_DEFAULT;
     n.summary_ttl = o.summary_ttl ? o.summary_ttl : PROTO_SUMMARY_TTL;
+    n.renew_low = INT64_MAX;
     rc = 1;
     if (crypto_init() != WEFT_OK)
         log_msg(LOG_ERROR, "libsodium failed to initialize");

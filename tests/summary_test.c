@@ -278,6 +278,7 @@ test_times(crypto_key *k)
     CHECK(proto_summary_build(
               A, model(1, 10), crypto_key_public(k), body, 1, t0, &sum)
         == WEFT_OK);
+    CHECK(proto_summary_check(sum, NULL) == WEFT_OK);
     CHECK(proto_summary_timely(sum, t0 - PROTO_CLOCK_SKEW, NULL) == WEFT_OK);
     CHECK(proto_summary_timely(sum, t0 - PROTO_CLOCK_SKEW - 1, &d)
         == WEFT_ESCHEMA);

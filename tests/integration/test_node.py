@@ -252,13 +252,22 @@ def test_help_and_usage_errors():
     for bad in ("7", "65537", "64k", ""):
         rc, out, err = weftd_cli("run", "--data", d, "--search-cache", bad)
         assert rc == 2 and "--search-cache '%s'" % bad in err, (bad, rc, err)
-    for bad in ("90", "9s", "3651d", "0d", "-1d", "1w", "1dd", "d", "",
-                "99999999999999999999d"):
+    for bad in ("90", "9s", "3651d", "0d", "-1d", "+5d", " 5d", "1w", "1dd",
+                "d", "", "99999999999999999999d"):
         rc, out, err = weftd_cli("run", "--data", d, "--summary-ttl", bad)
         assert rc == 2 and "--summary-ttl '%s'" % bad in err \
             and "s, m, h or d" in err, (bad, rc, err)
     assert not os.path.exists(d), "a usage error created %s" % d
 
+
+def test_summary_ttl_bounds_are_taken_and_set_expires():
+    for ttl, secs in (("10s", 10), ("3650d", 3650 * 86400), ("36h", 36 * 3600)):
+        n = Node("ttl" + ttl).start("shop", "--summary-ttl", ttl)
+        n.publish(write("t.yaml", "data-product:\n  name: ttl-product\n"
+                        "  version: 1.0.0\n  owner: t\n"))
+        p = n.products()["shop/ttl-product"]
+        assert p["expires"] == p["issued"] + secs, (ttl, p)
+        n.stop()
 
 def test_help_for_an_unknown_command_is_an_error():
     rc, out, err = weft_cli("help", "frobnicate")
