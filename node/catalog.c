@@ -174,10 +174,11 @@ catalog_counts_init(node *n)
     return store_commit(t);
 }
 
-/* renewal: new differs from old (both may be NULL) only in its seq and
- * times, as when its domain signs it again before it expires. */
+/* same_but_times: new differs from old (either may be NULL: no) only in
+ * its seq and times, as when its domain signs it again before it
+ * expires. */
 static bool
-renewal(const pv *old, const pv *new)
+same_but_times(const pv *old, const pv *new)
 {
     static const char *const times[] = { "seq", "issued", "expires" };
 
@@ -233,7 +234,7 @@ cur_put(store_txn *t, const char *id, const void *env, size_t n, const pv *sum)
      * A summary signed again as it was (renewal) is no news to them. */
     if ((err = store_put(t, STORE_META, "digest", 6, acc, 64))
         || (fresh && (err = count_add(t, id, 1)))
-        || (!renewal(s, sum)
+        || (!same_but_times(s, sum)
             && (err = watch_note(t, id, fresh ? NULL : was, status)))
         || (err = index_put(t, s, sum)))
         goto done;
@@ -606,13 +607,19 @@ next_seq(node *n, store_txn *t, uint64_t *seq)
     return WEFT_OK;
 }
 
-/* lifetime sets sum's expiry: --summary-ttl after it was issued. */
+/* ttl is this domain's summary lifetime (--summary-ttl; a node struct
+ * made without weftd's options gets the protocol's). */
+static int64_t
+ttl(const node *n)
+{
+    return n->summary_ttl ? n->summary_ttl : PROTO_SUMMARY_TTL;
+}
+
+/* lifetime sets sum's expiry: ttl() after it was issued. */
 static weft_err
 lifetime(node *n, pv_arena *a, pv *sum)
 {
-    int64_t ttl = n->summary_ttl ? n->summary_ttl : PROTO_SUMMARY_TTL;
-
-    return pv_setint(a, sum, "expires", pv_getint(sum, "issued", 0) + ttl);
+    return pv_setint(a, sum, "expires", pv_getint(sum, "issued", 0) + ttl(n));
 }
 
 /*
@@ -682,21 +689,19 @@ issue(node *n, store_txn *t, pv_arena *a, const pv *eff, const uint8_t body[32],
     return sign_store(n, t, a, sum, out, dirty, verdict);
 }
 
-/* same_content reports whether sum and a rebuilt summary differ only in
- * seq and times. */
+/* same_content reports whether cur and a summary rebuilt from eff differ
+ * only in seq and times. */
 static bool
 same_content(pv_arena *a, const pv *cur, const pv *eff, node *n)
 {
     pv *re;
 
-    if (proto_summary_build(a, eff, crypto_key_public(n->key),
-            (const uint8_t *) pv_get(cur, "body")->u.s.p,
-            (uint64_t) pv_getint(cur, "seq", 0), pv_getint(cur, "issued", 0),
-            &re)
-            != WEFT_OK
-        || pv_setint(a, re, "expires", pv_getint(cur, "expires", 0)))
-        return false;
-    return pv_equal(re, cur);
+    return proto_summary_build(a, eff, crypto_key_public(n->key),
+               (const uint8_t *) pv_get(cur, "body")->u.s.p,
+               (uint64_t) pv_getint(cur, "seq", 0), pv_getint(cur, "issued", 0),
+               &re)
+        == WEFT_OK
+        && same_but_times(cur, re);
 }
 
 /* reissue rebuilds product id's summary (a contract changed) if needed. */
@@ -1363,7 +1368,6 @@ renew_one(
 weft_err
 catalog_renew(node *n, int64_t now, renew_pass *p, size_t scan, size_t *renewed)
 {
-    int64_t    ttl = n->summary_ttl ? n->summary_ttl : PROTO_SUMMARY_TTL;
     char      *ids[RENEW_MAX];
     char       pre[WEFT_DOMAIN_MAX + 2];
     due        u = { 0 };
@@ -1378,7 +1382,7 @@ catalog_renew(node *n, int64_t now, renew_pass *p, size_t scan, size_t *renewed)
     *renewed = 0;
     /* A third of the lifetime before expiry: a node that is down for a
      * while on the day still renews in time. */
-    u.by = now + ttl / 3;
+    u.by = now + ttl(n) / 3;
     pl = (size_t) snprintf(pre, sizeof(pre), "%s/", n->domain);
     if ((err = store_begin(n->st, true, &t)) != WEFT_OK)
         return err;
@@ -1426,7 +1430,7 @@ catalog_renew(node *n, int64_t now, renew_pass *p, size_t scan, size_t *renewed)
      * after now + ttl. */
     end = full || !u.stopped;
     if (err == WEFT_OK && end) {
-        bound = full ? now : now + ttl;
+        bound = full ? now : now + ttl(n);
         if (p->next < bound)
             bound = p->next;
         if (n->renew_low < bound)

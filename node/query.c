@@ -386,8 +386,7 @@ part(const scan *s, const term *t, int f, double tf, double len)
 }
 
 /* score sums, over terms and fields, BM25 with each field's weight and
- * length normalization (len NULL: the bound over every length); with
- * explain, the parts go into parts. */
+ * length normalization; with explain, the parts go into parts. */
 static double
 score(const scan *s, const uint8_t (*tf)[QF_COUNT], const uint16_t *len,
     pv_arena *a, pv *parts)
@@ -401,7 +400,7 @@ score(const scan *s, const uint8_t (*tf)[QF_COUNT], const uint16_t *len,
 
             if (tf[t][f] == 0)
                 continue;
-            x = part(s, &s->terms[t], f, tf[t][f], len ? len[f] : -1);
+            x = part(s, &s->terms[t], f, tf[t][f], len[f]);
             total += x;
             if (parts != NULL && (p = pv_map(a)) != NULL) {
                 pv_setstr(a, p, "term", s->terms[t].node->text);
@@ -417,8 +416,9 @@ score(const scan *s, const uint8_t (*tf)[QF_COUNT], const uint16_t *len,
     return total;
 }
 
-/* bound_score is score() with len NULL, from the terms' tables: it runs
- * for every match, where the divisions would cost more than the rest. */
+/* bound_score is score()'s bound over every length (part() at the least
+ * length), from the terms' tables: it runs for every match, where the
+ * divisions would cost more than the rest. */
 static double
 bound_score(const scan *s, const uint8_t (*tf)[QF_COUNT])
 {

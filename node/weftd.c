@@ -603,8 +603,8 @@ remembered_listen(node *n, const char *given, char *buf, size_t sz)
  * Renewal: this domain's summaries are signed again before they expire
  * (catalog_renew). Every ninetieth of --summary-ttl (from 1 s to 6 hours;
  * the first a second after the start) the node checks whether anything
- * may be due; if so a pass walks the domain's log in turns of RENEW_SCAN
- * entries a few milliseconds apart, so the loop is never held long. What
+ * may be due; if so a pass walks the domain's current summaries in turns
+ * of RENEW_SCAN a few milliseconds apart, so the loop is never held long. What
  * is renewed goes to the peers as a publish does; the pages a turn read
  * are let go as after any walk.
  */
