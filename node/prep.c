@@ -7,11 +7,11 @@
  * for half of it to free up, so it is woken once per PREP_RING / 2 items.
  */
 #include "node/prep.h"
+#include "util/weft.h"
 
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 struct prep {
     pthread_mutex_t mtx;
@@ -86,11 +86,7 @@ helper(void *arg)
 int
 prep_helpers(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-    if (n <= 1)
-        return 0;
-    return n - 1 > PREP_HELPERS ? PREP_HELPERS : (int) n - 1;
+    return weft_helpers(PREP_HELPERS);
 }
 
 prep *

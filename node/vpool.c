@@ -12,7 +12,6 @@
 
 #include <pthread.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #define CHUNK 16 /* envelopes taken per grab of the cursor */
 
@@ -99,11 +98,7 @@ helper(void *arg)
 int
 vpool_helpers(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-    if (n <= 1)
-        return 0;
-    return n - 1 > VPOOL_HELPERS_MAX ? VPOOL_HELPERS_MAX : (int) n - 1;
+    return weft_helpers(VPOOL_HELPERS_MAX);
 }
 
 vpool *

@@ -53,6 +53,11 @@ int weft_hexval(int c);
 /* weft_now_us is a monotonic clock in microseconds (util/clock.c). */
 uint64_t weft_now_us(void);
 
+/* weft_helpers is how many helper threads suit this machine beside the
+ * loop thread: one fewer than its online cores (0 on one core), at most
+ * max. */
+int weft_helpers(int max);
+
 /* weft_errname returns the stable symbolic name of err ("ENOTFOUND"). */
 const char *weft_errname(weft_err err);
 
