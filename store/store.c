@@ -611,9 +611,12 @@ store_dup_seek(store_txn *t, store_table tab, const void *key, size_t klen,
     if ((rc = mdb_cursor_open(t->txn, t->s->dbi[tab], &c)) != 0)
         return lmdb_err(rc);
     /* The cursor lands on the value; GET_MULTIPLE lends its whole page,
-     * where the value is found again by bisection. */
+     * where the value is found again by bisection. A key with one value
+     * has no page of duplicates: GET_MULTIPLE leaves page as it is, the
+     * value found. */
     if ((rc = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH_RANGE)) == 0
-        && (rc = mdb_cursor_get(c, &k, &page, MDB_GET_MULTIPLE)) == 0) {
+        && (page = v, rc = mdb_cursor_get(c, &k, &page, MDB_GET_MULTIPLE))
+            == 0) {
         p = page.mv_data;
         *vals = p;
         *n = page.mv_size / sz;

@@ -194,6 +194,11 @@ test_dups(store *s)
     CHECK(store_dup_seek(
               t, STORE_POST, "tgold", 5, "\0\0\x17\x70", 4, &run, &n, &at)
         == WEFT_ENOTFOUND);
+    /* A key with one value has no page of duplicates: the value itself. */
+    CHECK(store_dup_seek(
+              t, STORE_POST, "tsilver", 7, "\0\0\0\0", 4, &run, &n, &at)
+        == WEFT_OK);
+    CHECK(n == 1 && at == 0 && memcmp(run, vals + 4, 4) == 0);
     /* Keys once each, however many values they hold. */
     CHECK(store_keys(t, STORE_POST, "t", 1, "t", 1, collect, &a) == WEFT_OK);
     CHECK_EQ_INT(a.n, 2);
