@@ -30,10 +30,36 @@
 #include <string.h>
 #include <time.h>
 
-#define IX_KEY_PLAIN 200   /* longer POST keys are hashed */
-#define IX_BATCH_MAX 65536 /* postings gathered before they are written */
-#define IX_TEXTS_MAX 256   /* texts per field, as query_match reads them */
-#define IX_DOCS_REC  16
+#define IX_KEY_PLAIN 200        /* longer POST keys are hashed */
+#define IX_TEXTS_MAX 256        /* texts per field, as query_match reads them */
+#define IX_DOCS_REC  20         /* docno, 5 lengths, birth, 2 spare bytes */
+#define IX_SEGS_MAX  64         /* segments listed, a hard bound */
+#define IX_FANIN     4          /* segments of one size class merged in one */
+#define IX_STEP_MAX  (1u << 20) /* postings read in one turn of a merge */
+
+/* Sizes a test build (tests/index_test) makes small, to see many blocks,
+ * segments and merges under way. */
+#ifndef IX_BATCH_MAX
+#define IX_BATCH_MAX 262144 /* postings gathered before they are written */
+#endif
+#ifndef IX_BLOCK
+#define IX_BLOCK 960 /* bytes of postings in one value */
+#endif
+#ifndef IX_SEGS_SOFT
+#define IX_SEGS_SOFT 24 /* more: the smallest neighbours are merged */
+#endif
+#ifndef IX_SEGS_IDLE
+#define IX_SEGS_IDLE 4 /* the same, when idle */
+#endif
+#ifndef IX_LEVEL0
+#define IX_LEVEL0 4096 /* postings of the smallest size class */
+#endif
+#ifndef IX_MERGE_STEP
+#define IX_MERGE_STEP 65536 /* merge work per commit, besides 2 per posting */
+#endif
+#ifndef IX_IDLE_STEP
+#define IX_IDLE_STEP 32768 /* merge work per index_merge call */
+#endif
 
 /* grow makes room for need items of size bytes at *pp (whose room is
  * *cap items), doubling from first; false, and nothing changed, when
@@ -404,65 +430,411 @@ analyze(ixdoc *d, const pv *sum)
     return WEFT_OK;
 }
 
-static void
-term_val(uint8_t v[7], uint32_t doc, const uint8_t tf[QF_COUNT])
+/* ---- postings as bytes ------------------------------------------------- */
+
+/*
+ * A key's postings in one segment are cut into blocks of at most
+ * IX_BLOCK bytes, each one LMDB value (inline on its page: no overflow
+ * pages), under the key
+ *
+ *   segment number (BE4) | logical key | 0 | first docno of the block (BE4)
+ *
+ * where the logical key is 't' + a word or pair, or 'p' + a POST key.
+ * A block is the docnos in ascending order as varints (the first whole,
+ * then the gaps), each followed in 't' blocks by the counts per field
+ * packed into one varint (tf_pack).
+ */
+#define IX_LKEY_MAX (2 + IX_KEY_PLAIN) /* 't' + a term, 'p' + a POST key */
+_Static_assert(IX_TERM_MAX <= IX_KEY_PLAIN + 1, "a term fits a logical key");
+#define IX_PKEY_MAX (4 + IX_LKEY_MAX + 1 + 4)
+
+static size_t
+put_var(uint8_t *p, uint32_t v)
 {
-    uint8_t c[QF_COUNT];
+    size_t n = 0;
+
+    while (v >= 0x80) {
+        p[n++] = (uint8_t) (v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t) v;
+    return n;
+}
+
+/* get_var reads a varint at *p (before end); false when cut or too long. */
+static bool
+get_var(const uint8_t **p, const uint8_t *end, uint32_t *v)
+{
+    uint32_t x = 0;
+
+    for (int s = 0; s < 35 && *p < end; s += 7) {
+        uint8_t b = *(*p)++;
+
+        x |= (uint32_t) (b & 0x7f) << s;
+        if (!(b & 0x80)) {
+            *v = x;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The counts per field in one number: small when a word is in one or two
+ * of the commoner fields (description, field names). */
+static uint32_t
+tf_pack(const uint8_t tf[QF_COUNT])
+{
+    uint32_t c[QF_COUNT];
 
     for (int f = 0; f < QF_COUNT; f++)
-        c[f] = tf[f] > (f == QF_DESC ? 255 : 15) ? (f == QF_DESC ? 255 : 15)
+        c[f] = tf[f] > (f == QF_DESC ? 255 : 15) ? (f == QF_DESC ? 255u : 15u)
                                                  : tf[f];
-    be32(v, doc);
-    v[4] = (uint8_t) (c[QF_NAME] << 4 | c[QF_TAGS]);
-    v[5] = (uint8_t) (c[QF_SCHEMAS] << 4 | c[QF_FIELDS]);
-    v[6] = c[QF_DESC];
+    return c[QF_DESC] | c[QF_FIELDS] << 8 | c[QF_SCHEMAS] << 12
+        | c[QF_TAGS] << 16 | c[QF_NAME] << 20;
 }
 
 static void
-term_unval(const uint8_t *v, ix_post *p)
+tf_unpack(uint32_t x, uint8_t tf[QF_COUNT])
 {
-    p->doc = rd32(v);
-    p->tf[QF_NAME] = v[4] >> 4;
-    p->tf[QF_TAGS] = v[4] & 15;
-    p->tf[QF_SCHEMAS] = v[5] >> 4;
-    p->tf[QF_FIELDS] = v[5] & 15;
-    p->tf[QF_DESC] = v[6];
+    tf[QF_DESC] = (uint8_t) (x & 255);
+    tf[QF_FIELDS] = (uint8_t) (x >> 8 & 15);
+    tf[QF_SCHEMAS] = (uint8_t) (x >> 12 & 15);
+    tf[QF_TAGS] = (uint8_t) (x >> 16 & 15);
+    tf[QF_NAME] = (uint8_t) (x >> 20 & 15);
 }
 
-static void
-docs_val(uint8_t v[IX_DOCS_REC], uint32_t doc, const uint16_t len[QF_COUNT])
+/* pkey_of writes the physical key of segment num, logical key L, block
+ * starting at doc; returns its length. */
+static size_t
+pkey_of(uint8_t *k, uint32_t num, const uint8_t *L, size_t nl, uint32_t doc)
 {
-    memset(v, 0, IX_DOCS_REC);
-    be32(v, doc);
-    for (int f = 0; f < QF_COUNT; f++) {
-        v[4 + 2 * f] = (uint8_t) (len[f] >> 8);
-        v[5 + 2 * f] = (uint8_t) len[f];
+    be32(k, num);
+    memcpy(k + 4, L, nl);
+    k[4 + nl] = 0;
+    be32(k + 5 + nl, doc);
+    return 9 + nl;
+}
+
+/* lkey_cmp orders logical keys as their blocks are ordered. */
+static int
+lkey_cmp(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
+{
+    int c = memcmp(a, b, na < nb ? na : nb);
+
+    return c ? c : na < nb ? -1 : na > nb;
+}
+
+/* put_list writes the n postings p (ascending docnos) of logical key L
+ * as blocks of segment num at the end of table tab. */
+static weft_err
+put_list(store_txn *t, store_table tab, uint32_t num, const uint8_t *L,
+    size_t nl, const ix_post *p, size_t n)
+{
+    uint8_t  k[IX_PKEY_MAX], v[IX_BLOCK + 16];
+    bool     tf = L[0] == 't';
+    size_t   i = 0;
+    weft_err err = WEFT_OK;
+
+    while (err == WEFT_OK && i < n) {
+        uint32_t first = p[i].doc, prev = 0;
+        size_t   used = 0;
+
+        for (; i < n && used + 10 <= IX_BLOCK; i++) {
+            used += put_var(v + used, used ? p[i].doc - prev : p[i].doc);
+            if (tf)
+                used += put_var(v + used, tf_pack(p[i].tf));
+            prev = p[i].doc;
+        }
+        err = store_append(t, tab, k, pkey_of(k, num, L, nl, first), v, used);
+    }
+    return err;
+}
+
+/* A list of postings being read: bits and/or the list l. */
+typedef struct gather {
+    uint64_t       *bits;
+    size_t          nw;
+    ix_list        *l;
+    const uint32_t *dead; /* the segment's dead docnos, ascending */
+    size_t          ndead;
+} gather;
+
+static int
+list_grow(ix_list *l, size_t more)
+{
+    return grow(&l->p, &l->cap, l->n + more, sizeof(*l->p), 64) ? 0
+                                                                : WEFT_ENOMEM;
+}
+
+static bool
+is_dead(const gather *g, uint32_t doc)
+{
+    size_t lo = 0, hi = g->ndead;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (g->dead[mid] < doc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < g->ndead && g->dead[lo] == doc;
+}
+
+/* decode takes in one block v of a 't' (tf) or 'p' key. The hot loop
+ * of every search: one-byte varints (most gaps, most counts) are read
+ * inline, and the list gets room for the whole block at once (a posting
+ * takes at least one byte, two with counts). */
+static weft_err
+decode(gather *g, const uint8_t *v, size_t n, bool tf)
+{
+    const uint8_t *p = v, *end = v + n;
+    uint32_t       doc = 0, x, pack = 0;
+    ix_post       *out = NULL;
+
+    if (g->l != NULL) {
+        if (list_grow(g->l, tf ? n / 2 + 1 : n))
+            return WEFT_ENOMEM;
+        out = g->l->p + g->l->n;
+    }
+    for (bool first = true; p < end; first = false) {
+        if (*p < 0x80)
+            x = *p++;
+        else if (!get_var(&p, end, &x))
+            return WEFT_ESTORE;
+        if (tf) {
+            if (p < end && *p < 0x80)
+                pack = *p++;
+            else if (!get_var(&p, end, &pack))
+                return WEFT_ESTORE;
+        }
+        doc = first ? x : doc + x;
+        if (g->ndead && is_dead(g, doc))
+            continue;
+        if (g->bits != NULL && doc / 64 < g->nw)
+            g->bits[doc / 64] |= (uint64_t) 1 << (doc % 64);
+        if (out != NULL) {
+            out->doc = doc;
+            if (tf)
+                tf_unpack(pack, out->tf);
+            else
+                memset(out->tf, 0, QF_COUNT);
+            out++;
+        }
+    }
+    if (out != NULL)
+        g->l->n = (size_t) (out - g->l->p);
+    return WEFT_OK;
+}
+
+/* ---- segments ---------------------------------------------------------- */
+
+/*
+ * META "ix_segs": the next segment number (BE4), whether a merge has a
+ * last key merged (1 byte), that key's length (1 byte) and bytes, then
+ * a record of IX_SEG_REC bytes per segment, oldest documents first.
+ *
+ * Each commit that indexes documents writes one new segment (STORE_SEGN)
+ * and gives those documents its number as their birth (kept in DOCS).
+ * A segment holds the documents born in its range [lo, hi]; a document
+ * indexed again has its old postings left where they are, and its docno
+ * put in the dead list of each segment holding its old birth (POST "z" +
+ * the segment's number), which readers skip and merges drop.
+ *
+ * A merge reads IX_FANIN (or fewer) neighbouring segments (SEG_SRC) into
+ * one new segment (SEG_DST, in STORE_SEGM) in turns, in logical key
+ * order; readers take a key from the new segment up to the last key
+ * merged, and from the old ones after it. Merged segments are then
+ * SEG_GONE and their keys deleted in turns.
+ */
+#define IX_SEG_REC  32
+#define IX_SEG_HEAD (4 + 2 + IX_LKEY_MAX)
+
+enum { SEG_LIVE, SEG_SRC, SEG_DST, SEG_GONE };
+
+typedef struct ixseg {
+    uint32_t num, lo, hi, docs, dead;
+    uint8_t  tab, role; /* tab 0: STORE_SEGN, 1: STORE_SEGM */
+    uint64_t posts;
+} ixseg;
+
+typedef struct ixsegs {
+    uint32_t next;
+    bool     has_prog;
+    uint8_t  prog[IX_LKEY_MAX]; /* the last logical key merged */
+    size_t   nprog;
+    ixseg    s[IX_SEGS_MAX];
+    size_t   n;
+} ixsegs;
+
+static store_table
+seg_table(const ixseg *s)
+{
+    return s->tab ? STORE_SEGM : STORE_SEGN;
+}
+
+static weft_err
+segs_load(store_txn *t, ixsegs *sg)
+{
+    store_val v;
+    weft_err  err;
+
+    memset(sg, 0, sizeof(*sg));
+    sg->next = 1;
+    if ((err = store_get(t, STORE_META, "ix_segs", 7, &v)) == WEFT_ENOTFOUND)
+        return WEFT_OK;
+    if (err != WEFT_OK)
+        return err;
+    if (v.n < IX_SEG_HEAD || (v.n - IX_SEG_HEAD) % IX_SEG_REC != 0
+        || (v.n - IX_SEG_HEAD) / IX_SEG_REC > IX_SEGS_MAX
+        || v.p[5] > IX_LKEY_MAX)
+        return WEFT_ESTORE;
+    sg->next = rd32(v.p);
+    sg->has_prog = v.p[4] != 0;
+    sg->nprog = v.p[5];
+    memcpy(sg->prog, v.p + 6, sg->nprog);
+    sg->n = (v.n - IX_SEG_HEAD) / IX_SEG_REC;
+    for (size_t i = 0; i < sg->n; i++) {
+        const uint8_t *r = v.p + IX_SEG_HEAD + i * IX_SEG_REC;
+        ixseg         *s = &sg->s[i];
+
+        s->num = rd32(r);
+        s->tab = r[4];
+        s->role = r[5];
+        s->lo = rd32(r + 8);
+        s->hi = rd32(r + 12);
+        s->posts = store_be_u64(r + 16);
+        s->docs = rd32(r + 24);
+        s->dead = rd32(r + 28);
+        if (s->tab > 1 || s->role > SEG_GONE)
+            return WEFT_ESTORE;
+    }
+    return WEFT_OK;
+}
+
+static weft_err
+segs_save(store_txn *t, const ixsegs *sg)
+{
+    uint8_t v[IX_SEG_HEAD + IX_SEGS_MAX * IX_SEG_REC] = { 0 };
+
+    be32(v, sg->next);
+    v[4] = sg->has_prog;
+    v[5] = (uint8_t) sg->nprog;
+    memcpy(v + 6, sg->prog, sg->nprog);
+    for (size_t i = 0; i < sg->n; i++) {
+        uint8_t     *r = v + IX_SEG_HEAD + i * IX_SEG_REC;
+        const ixseg *s = &sg->s[i];
+
+        be32(r, s->num);
+        r[4] = s->tab;
+        r[5] = s->role;
+        be32(r + 8, s->lo);
+        be32(r + 12, s->hi);
+        store_u64_be(r + 16, s->posts);
+        be32(r + 24, s->docs);
+        be32(r + 28, s->dead);
+    }
+    return store_put(
+        t, STORE_META, "ix_segs", 7, v, IX_SEG_HEAD + sg->n * IX_SEG_REC);
+}
+
+/* visible: whether readers take logical key L from segment i. */
+static bool
+visible(const ixsegs *sg, size_t i, const uint8_t *L, size_t nl)
+{
+    switch (sg->s[i].role) {
+    case SEG_LIVE:
+        return true;
+    case SEG_SRC:
+        return !sg->has_prog || lkey_cmp(L, nl, sg->prog, sg->nprog) > 0;
+    case SEG_DST:
+        return sg->has_prog && lkey_cmp(L, nl, sg->prog, sg->nprog) <= 0;
+    default:
+        return false;
     }
 }
 
-/* ---- the transaction's batch ----------------------------------------- */
+static void
+dead_key(uint8_t k[5], uint32_t num)
+{
+    k[0] = 'z';
+    be32(k + 1, num);
+}
+
+static int
+dead_cb(void *ctx, const uint8_t *vals, size_t n)
+{
+    ix_list *l = ctx; /* docnos only */
+
+    if (list_grow(l, n))
+        return WEFT_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        l->p[l->n++].doc = rd32(vals + 4 * i);
+    return 0;
+}
+
+/* dead_load reads segment s's dead docnos into *out (ascending). */
+static weft_err
+dead_load(store_txn *t, const ixseg *s, uint32_t **out, size_t *n)
+{
+    ix_list  l = { NULL, 0, 0 };
+    uint8_t  k[5];
+    weft_err err;
+
+    *out = NULL;
+    *n = 0;
+    if (s->dead == 0)
+        return WEFT_OK;
+    dead_key(k, s->num);
+    if ((err = store_dup_each(t, STORE_POST, k, 5, dead_cb, &l)) == WEFT_OK
+        && l.n > 0) {
+        uint32_t *d = malloc(l.n * sizeof(*d));
+
+        if (d == NULL)
+            err = WEFT_ENOMEM;
+        for (size_t i = 0; d && i < l.n; i++)
+            d[i] = l.p[i].doc;
+        *out = d;
+        *n = d ? l.n : 0;
+    }
+    free(l.p);
+    return err;
+}
+
+/* ---- the transaction's batch ------------------------------------------- */
 
 /*
- * The batch keeps each distinct key once (a hash table of its keys) with
- * the list of its postings in the order they came, which is docno order:
- * at commit only the keys are sorted, and each key's postings go to
- * LMDB as one run.
+ * The batch keeps each distinct logical key once (a hash table of its
+ * keys) with the list of its postings in the order they came; at flush
+ * the keys are sorted, each key's postings sorted by docno (new
+ * documents come in docno order; one indexed again may not), and the
+ * whole written as one new segment at the end of STORE_SEGN.
  */
 typedef struct ixent {
     uint32_t next; /* the key's next posting; UINT32_MAX: none */
-    uint8_t  v[7];
+    uint32_t doc;
+    uint8_t  tf[QF_COUNT];
 } ixent;
 
 typedef struct ixkey {
-    uint32_t koff; /* in the batch's key buffer */
+    uint32_t koff; /* in the batch's key buffer: the logical key */
     uint16_t klen;
-    uint8_t  tab; /* 0: TERM, 1: POST */
-    uint32_t head, tail, n;
+    bool     unsorted;
+    uint32_t head, tail, n, last;
 } ixkey;
+
+typedef struct redo {
+    uint32_t doc, birth; /* indexed again; where its postings were */
+} redo;
 
 typedef struct ixbatch {
     uint32_t  first, next; /* docnos: the first not yet written; the next */
+    uint32_t  gen;         /* the number the batch's segment will have */
+    ixsegs    sg;          /* as of the transaction, with its changes */
+    bool      loaded;
     int64_t   len[QF_COUNT];
+    uint32_t  ndocs_all; /* documents in the batch, new or again */
     ixent    *e;
     size_t    n, cap;
     ixkey    *k;
@@ -471,9 +843,11 @@ typedef struct ixbatch {
     size_t    nslots;
     uint8_t  *keys;
     size_t    kused, kcap;
-    uint8_t  *docs;
+    uint8_t  *docs; /* DOCS records of the new documents */
     size_t    ndocs, dcap;
-    uint8_t  *run; /* the values of one key, for MDB_MULTIPLE */
+    redo     *redo;
+    size_t    nredo, capredo;
+    ix_post  *run; /* one key's postings, sorted */
     size_t    runcap;
 } ixbatch;
 
@@ -484,21 +858,23 @@ key_cmp(const void *x, const void *y)
 {
     const ixkey *a = &sort_b->k[*(const uint32_t *) x];
     const ixkey *b = &sort_b->k[*(const uint32_t *) y];
-    int          c;
 
-    if (a->tab != b->tab)
-        return a->tab < b->tab ? -1 : 1;
-    c = memcmp(sort_b->keys + a->koff, sort_b->keys + b->koff,
-        a->klen < b->klen ? a->klen : b->klen);
-    if (c == 0 && a->klen != b->klen)
-        c = a->klen < b->klen ? -1 : 1;
-    return c;
+    return lkey_cmp(
+        sort_b->keys + a->koff, a->klen, sort_b->keys + b->koff, b->klen);
+}
+
+static int
+post_cmp(const void *x, const void *y)
+{
+    uint32_t a = ((const ix_post *) x)->doc, b = ((const ix_post *) y)->doc;
+
+    return a < b ? -1 : a > b;
 }
 
 static uint32_t
-key_hash(int tab, const uint8_t *k, size_t n)
+key_hash(const uint8_t *k, size_t n)
 {
-    uint32_t h = 2166136261u ^ (uint32_t) tab;
+    uint32_t h = 2166136261u;
 
     for (size_t i = 0; i < n; i++)
         h = (h ^ k[i]) * 16777619u;
@@ -517,6 +893,7 @@ batch_free(void *ctx)
     free(b->slots);
     free(b->keys);
     free(b->docs);
+    free(b->redo);
     free(b->run);
     free(b);
 }
@@ -538,62 +915,136 @@ meta_lens(store_txn *t, int64_t add[QF_COUNT])
     return store_put(t, STORE_META, "ix_len", 6, v, sizeof(v));
 }
 
-/* flush writes the batch's postings (sorted, appended: every docno in
- * it is above every docno written before), documents and totals. */
+static void
+docs_val(uint8_t v[IX_DOCS_REC], uint32_t doc, const uint16_t len[QF_COUNT],
+    uint32_t birth)
+{
+    memset(v, 0, IX_DOCS_REC);
+    be32(v, doc);
+    for (int f = 0; f < QF_COUNT; f++) {
+        v[4 + 2 * f] = (uint8_t) (len[f] >> 8);
+        v[5 + 2 * f] = (uint8_t) len[f];
+    }
+    be32(v + 14, birth);
+}
+
+static weft_err merge_work(
+    store_txn *t, ixsegs *sg, uint64_t budget, bool idle);
+
+/* mark_dead puts doc in the dead list of each segment that holds its
+ * postings of birth. */
+static weft_err
+mark_dead(store_txn *t, ixsegs *sg, uint32_t doc, uint32_t birth)
+{
+    uint8_t  k[5], v[4];
+    weft_err err = WEFT_OK;
+
+    be32(v, doc);
+    for (size_t i = 0; err == WEFT_OK && i < sg->n; i++) {
+        ixseg *s = &sg->s[i];
+
+        if (s->role == SEG_GONE || birth < s->lo || birth > s->hi)
+            continue;
+        dead_key(k, s->num);
+        if ((err = store_dup_add(t, STORE_POST, k, 5, v, 1, false)) == WEFT_OK)
+            s->dead++;
+        else if (err == WEFT_EEXIST)
+            err = WEFT_OK;
+    }
+    return err;
+}
+
+/*
+ * merge_budget: the merge work a commit that wrote posts postings does.
+ * Each posting is merged again once per size class it climbs (a few
+ * times); the more segments there are, the more a commit does, so that
+ * a long run of commits (a replica's first copy) does not pile them up.
+ */
+static uint64_t
+merge_budget(const ixsegs *sg, uint64_t posts)
+{
+    return posts * (2 + sg->n / 2) + IX_MERGE_STEP;
+}
+
+/* flush writes the batch as a new segment, the new documents' records
+ * and the totals, then does some of the merging due. */
 static weft_err
 flush(store_txn *t, void *ctx)
 {
-    ixbatch *b = ctx;
-    uint8_t  nx[4];
-    weft_err err = WEFT_OK;
-    size_t   i, j;
-
+    ixbatch  *b = ctx;
+    uint8_t   nx[4];
     uint32_t *order = NULL;
+    uint64_t  posts = 0;
+    weft_err  err = WEFT_OK;
+    size_t    i;
 
-    if (b->first == b->next && b->n == 0)
+    if (b->first == b->next && b->n == 0 && b->nredo == 0)
         return WEFT_OK;
-    if (b->nk > 0 && (order = malloc(b->nk * sizeof(*order))) == NULL)
-        return WEFT_ENOMEM;
-    for (i = 0; i < b->nk; i++)
+    if (b->sg.next <= b->gen) /* the batch's number: no merge takes it */
+        b->sg.next = b->gen + 1;
+    /* A full list: finish the merge under way (and start one) first. */
+    if (b->sg.n + 1 >= IX_SEGS_MAX
+        && (err = merge_work(t, &b->sg, UINT64_MAX, false)) != WEFT_OK)
+        return err;
+    if (b->sg.n >= IX_SEGS_MAX)
+        return WEFT_ESTORE;
+    for (i = 0; err == WEFT_OK && i < b->nredo; i++)
+        err = mark_dead(t, &b->sg, b->redo[i].doc, b->redo[i].birth);
+    if (err == WEFT_OK && b->nk > 0
+        && (order = malloc(b->nk * sizeof(*order))) == NULL)
+        err = WEFT_ENOMEM;
+    for (i = 0; err == WEFT_OK && i < b->nk; i++)
         order[i] = (uint32_t) i;
     sort_b = b;
-    qsort(order, b->nk, sizeof(*order), key_cmp);
+    if (err == WEFT_OK && b->nk > 1)
+        qsort(order, b->nk, sizeof(*order), key_cmp);
     for (i = 0; err == WEFT_OK && i < b->nk; i++) {
         const ixkey *k = &b->k[order[i]];
-        store_table  tab = k->tab ? STORE_POST : STORE_TERM;
-        size_t       sz = store_dup_size(tab);
+        size_t       j = 0;
 
-        if (k->n * sz > b->runcap) {
-            uint8_t *p = realloc(b->run, k->n * sz);
-
-            if (p == NULL) {
-                free(order);
-                return WEFT_ENOMEM;
-            }
-            b->run = p;
-            b->runcap = k->n * sz;
+        if (!grow(&b->run, &b->runcap, k->n, sizeof(*b->run), 1024)) {
+            err = WEFT_ENOMEM;
+            break;
         }
-        j = 0;
-        for (uint32_t e = k->head; e != UINT32_MAX; e = b->e[e].next)
-            memcpy(b->run + j++ * sz, b->e[e].v, sz);
-        err = store_dup_add(
-            t, tab, b->keys + k->koff, k->klen, b->run, k->n, true);
+        for (uint32_t e = k->head; e != UINT32_MAX; e = b->e[e].next) {
+            b->run[j].doc = b->e[e].doc;
+            memcpy(b->run[j++].tf, b->e[e].tf, QF_COUNT);
+        }
+        if (k->unsorted)
+            qsort(b->run, j, sizeof(*b->run), post_cmp);
+        err = put_list(
+            t, STORE_SEGN, b->gen, b->keys + k->koff, k->klen, b->run, j);
+        posts += j;
     }
     free(order);
     if (err == WEFT_OK && b->ndocs > 0)
         err = store_dup_add(t, STORE_DOCS, "d", 1, b->docs, b->ndocs, true);
+    if (err == WEFT_OK && b->nk > 0) {
+        ixseg *s = &b->sg.s[b->sg.n++];
+
+        memset(s, 0, sizeof(*s));
+        s->num = s->lo = s->hi = b->gen;
+        s->posts = posts;
+        s->docs = b->ndocs_all;
+    }
     be32(nx, b->next);
     if (err == WEFT_OK
-        && (err = store_put(t, STORE_META, "ix_next", 7, nx, 4)) == WEFT_OK)
-        err = meta_lens(t, b->len);
+        && (err = store_put(t, STORE_META, "ix_next", 7, nx, 4)) == WEFT_OK
+        && (err = meta_lens(t, b->len)) == WEFT_OK
+        && (err = merge_work(t, &b->sg, merge_budget(&b->sg, posts), false))
+            == WEFT_OK)
+        err = segs_save(t, &b->sg);
     b->n = 0;
     b->nk = 0;
     if (b->slots != NULL)
         memset(b->slots, 0, b->nslots * sizeof(*b->slots));
     b->kused = 0;
     b->ndocs = 0;
+    b->ndocs_all = 0;
+    b->nredo = 0;
     memset(b->len, 0, sizeof(b->len));
     b->first = b->next;
+    b->gen = b->sg.next;
     return err;
 }
 
@@ -609,8 +1060,13 @@ batch_of(store_txn *t, weft_err *err)
         *err = WEFT_ENOMEM;
         return NULL;
     }
+    if ((*err = segs_load(t, &b->sg)) != WEFT_OK) {
+        free(b);
+        return NULL;
+    }
     if (store_get(t, STORE_META, "ix_next", 7, &v) == WEFT_OK && v.n == 4)
         b->first = b->next = rd32(v.p);
+    b->gen = b->sg.next;
     store_hook(t, flush, batch_free, b);
     return b;
 }
@@ -625,8 +1081,7 @@ grow_slots(ixbatch *b)
     if (s == NULL)
         return WEFT_ENOMEM;
     for (size_t i = 0; i < b->nk; i++) {
-        size_t h = key_hash(b->k[i].tab, b->keys + b->k[i].koff, b->k[i].klen)
-            & (n - 1);
+        size_t h = key_hash(b->keys + b->k[i].koff, b->k[i].klen) & (n - 1);
 
         while (s[h] != 0)
             h = (h + 1) & (n - 1);
@@ -638,21 +1093,28 @@ grow_slots(ixbatch *b)
     return WEFT_OK;
 }
 
+/* batch_add adds doc (with counts tf, or none) under logical key tab +
+ * key. */
 static weft_err
-batch_add(ixbatch *b, int tab, const void *key, size_t klen, const uint8_t v[7])
+batch_add(ixbatch *b, char tab, const void *key, size_t klen, uint32_t doc,
+    const uint8_t *tf)
 {
     ixkey   *k = NULL;
-    size_t   h;
+    uint8_t  L[IX_LKEY_MAX];
+    size_t   h, nl = klen + 1;
     weft_err err;
 
+    if (nl > IX_LKEY_MAX)
+        return WEFT_ETOOBIG;
+    L[0] = (uint8_t) tab;
+    memcpy(L + 1, key, klen);
     if (b->nk * 2 >= b->nslots && (err = grow_slots(b)) != WEFT_OK)
         return err;
-    h = key_hash(tab, key, klen) & (b->nslots - 1);
+    h = key_hash(L, nl) & (b->nslots - 1);
     for (; b->slots[h] != 0; h = (h + 1) & (b->nslots - 1)) {
         ixkey *c = &b->k[b->slots[h] - 1];
 
-        if (c->tab == tab && c->klen == klen
-            && memcmp(b->keys + c->koff, key, klen) == 0) {
+        if (c->klen == nl && memcmp(b->keys + c->koff, L, nl) == 0) {
             k = c;
             break;
         }
@@ -661,126 +1123,53 @@ batch_add(ixbatch *b, int tab, const void *key, size_t klen, const uint8_t v[7])
         return WEFT_ENOMEM;
     if (k == NULL) { /* a new key */
         if (!grow(&b->k, &b->capk, b->nk + 1, sizeof(*b->k), 1024)
-            || !grow(&b->keys, &b->kcap, b->kused + klen, 1, 65536))
+            || !grow(&b->keys, &b->kcap, b->kused + nl, 1, 65536))
             return WEFT_ENOMEM;
         k = &b->k[b->nk];
+        memset(k, 0, sizeof(*k));
         k->koff = (uint32_t) b->kused;
-        k->klen = (uint16_t) klen;
-        k->tab = (uint8_t) tab;
+        k->klen = (uint16_t) nl;
         k->head = k->tail = UINT32_MAX;
-        k->n = 0;
-        memcpy(b->keys + b->kused, key, klen);
-        b->kused += klen;
+        memcpy(b->keys + b->kused, L, nl);
+        b->kused += nl;
         b->slots[h] = (uint32_t) ++b->nk;
     }
     b->e[b->n].next = UINT32_MAX;
-    memcpy(b->e[b->n].v, v, 7);
+    b->e[b->n].doc = doc;
+    if (tf != NULL)
+        memcpy(b->e[b->n].tf, tf, QF_COUNT);
+    else
+        memset(b->e[b->n].tf, 0, QF_COUNT);
     if (k->tail == UINT32_MAX)
         k->head = (uint32_t) b->n;
-    else
+    else {
         b->e[k->tail].next = (uint32_t) b->n;
+        if (doc < k->last)
+            k->unsorted = true;
+    }
+    k->last = doc;
     k->tail = (uint32_t) b->n++;
     k->n++;
     return WEFT_OK;
 }
 
-/* add_new gathers the postings of a new document doc. */
+/* add_doc gathers the postings of document doc. */
 static weft_err
-add_new(store_txn *t, ixbatch *b, uint32_t doc, const ixdoc *d)
+add_doc(ixbatch *b, uint32_t doc, const ixdoc *d)
 {
-    uint8_t  v[7] = { 0 };
     weft_err err = WEFT_OK;
 
-    for (size_t i = 0; err == WEFT_OK && i < d->nterms; i++) {
-        term_val(v, doc, d->terms[i].tf);
-        err = batch_add(b, 0, TW(d, i), strlen(TW(d, i)), v);
-    }
-    be32(v, doc);
+    for (size_t i = 0; err == WEFT_OK && i < d->nterms; i++)
+        err = batch_add(
+            b, 't', TW(d, i), strlen(TW(d, i)), doc, d->terms[i].tf);
     for (size_t i = 0; err == WEFT_OK && i < d->nkeys; i++)
-        err = batch_add(b, 1, d->keys[i].k, d->keys[i].n, v);
-    if (err != WEFT_OK)
-        return err;
-    if (!grow(&b->docs, &b->dcap, b->ndocs + 1, IX_DOCS_REC, 256))
-        return WEFT_ENOMEM;
-    docs_val(b->docs + b->ndocs++ * IX_DOCS_REC, doc, d->len);
-    for (int f = 0; f < QF_COUNT; f++)
-        b->len[f] += d->len[f];
-    if (b->n >= IX_BATCH_MAX)
-        return flush(t, b);
-    return WEFT_OK;
-}
-
-/* term_cmp orders term i of o against term j of d: word, then counts. */
-static int
-term_cmp(const ixdoc *o, size_t i, const ixdoc *d, size_t j)
-{
-    int c = strcmp(TW(o, i), TW(d, j));
-
-    return c ? c : memcmp(o->terms[i].tf, d->terms[j].tf, QF_COUNT);
-}
-
-/* update changes document doc from what old put in to what d puts in:
- * only the postings that differ are written. */
-static weft_err
-update(store_txn *t, uint32_t doc, const ixdoc *o, const ixdoc *d)
-{
-    uint8_t  v[7], dv[IX_DOCS_REC];
-    int64_t  delta[QF_COUNT];
-    size_t   i = 0, j = 0;
-    weft_err err = WEFT_OK;
-
-    be32(v, doc);
-    while (err == WEFT_OK && (i < o->nterms || j < d->nterms)) {
-        int c = i == o->nterms ? 1 : j == d->nterms ? -1 : term_cmp(o, i, d, j);
-
-        if (c < 0) {
-            err = store_dup_del(
-                t, STORE_TERM, TW(o, i), strlen(TW(o, i)), v, 4);
-            i++;
-        } else if (c > 0) {
-            term_val(v, doc, d->terms[j].tf);
-            err = store_dup_add(
-                t, STORE_TERM, TW(d, j), strlen(TW(d, j)), v, 1, false);
-            j++;
-        } else {
-            i++;
-            j++;
-        }
-        if (err == WEFT_ENOTFOUND)
-            err = WEFT_OK; /* not there: nothing to take out */
+        err = batch_add(b, 'p', d->keys[i].k, d->keys[i].n, doc, NULL);
+    if (err == WEFT_OK) {
+        b->ndocs_all++;
+        for (int f = 0; f < QF_COUNT; f++)
+            b->len[f] += d->len[f];
     }
-    i = j = 0;
-    while (err == WEFT_OK && (i < o->nkeys || j < d->nkeys)) {
-        int c = i == o->nkeys ? 1
-            : j == d->nkeys   ? -1
-                              : pkey_cmp(&o->keys[i], &d->keys[j]);
-
-        if (c < 0) {
-            err = store_dup_del(
-                t, STORE_POST, o->keys[i].k, o->keys[i].n, v, 4);
-            i++;
-        } else if (c > 0) {
-            err = store_dup_add(
-                t, STORE_POST, d->keys[j].k, d->keys[j].n, v, 1, false);
-            j++;
-        } else {
-            i++;
-            j++;
-        }
-        if (err == WEFT_ENOTFOUND)
-            err = WEFT_OK;
-    }
-    if (err != WEFT_OK || memcmp(o->len, d->len, sizeof(d->len)) == 0)
-        return err;
-    if ((err = store_dup_del(t, STORE_DOCS, "d", 1, v, 4)) != WEFT_OK
-        && err != WEFT_ENOTFOUND)
-        return err;
-    docs_val(dv, doc, d->len);
-    if ((err = store_dup_add(t, STORE_DOCS, "d", 1, dv, 1, false)))
-        return err;
-    for (int f = 0; f < QF_COUNT; f++)
-        delta[f] = (int64_t) d->len[f] - (int64_t) o->len[f];
-    return meta_lens(t, delta);
+    return err;
 }
 
 static weft_err
@@ -796,12 +1185,67 @@ docno_of(store_txn *t, const char *id, uint32_t *doc)
     return err;
 }
 
+/* doc_rec reads document doc's record: its lengths and birth. */
+static weft_err
+doc_rec(store_txn *t, uint32_t doc, uint16_t len[QF_COUNT], uint32_t *birth)
+{
+    const uint8_t *vals, *r;
+    uint8_t        k[4];
+    size_t         n, at;
+    weft_err       err;
+
+    be32(k, doc);
+    if ((err = store_dup_seek(t, STORE_DOCS, "d", 1, k, 4, &vals, &n, &at)))
+        return err == WEFT_ENOTFOUND ? WEFT_ESTORE : err;
+    r = vals + at * IX_DOCS_REC;
+    if (rd32(r) != doc)
+        return WEFT_ESTORE; /* the index and the summaries disagree */
+    for (int f = 0; f < QF_COUNT; f++)
+        len[f] = (uint16_t) (r[4 + 2 * f] << 8 | r[5 + 2 * f]);
+    *birth = rd32(r + 14);
+    return WEFT_OK;
+}
+
+/* again indexes known document doc anew: its old postings stay where
+ * they are, dead from the flush on. */
+static weft_err
+again(store_txn *t, ixbatch *b, uint32_t doc, const ixdoc *d)
+{
+    uint16_t old[QF_COUNT];
+    uint32_t birth;
+    uint8_t  rec[IX_DOCS_REC], k[4];
+    weft_err err;
+
+    /* In the batch already (new, or again): write it out first. */
+    if (doc >= b->first && doc < b->next && (err = flush(t, b)))
+        return err;
+    if ((err = doc_rec(t, doc, old, &birth)) != WEFT_OK)
+        return err;
+    if (birth == b->gen && (err = flush(t, b)))
+        return err;
+    if (!grow(&b->redo, &b->capredo, b->nredo + 1, sizeof(*b->redo), 64))
+        return WEFT_ENOMEM;
+    b->redo[b->nredo].doc = doc;
+    b->redo[b->nredo++].birth = birth;
+    be32(k, doc);
+    if ((err = store_dup_del(t, STORE_DOCS, "d", 1, k, 4)) != WEFT_OK)
+        return err;
+    docs_val(rec, doc, d->len, b->gen);
+    if ((err = store_dup_add(t, STORE_DOCS, "d", 1, rec, 1, false)))
+        return err;
+    if ((err = add_doc(b, doc, d)) != WEFT_OK)
+        return err;
+    for (int f = 0; f < QF_COUNT; f++)
+        b->len[f] -= old[f];
+    return WEFT_OK;
+}
+
 weft_err
 index_put(store_txn *t, const pv *old, const pv *sum)
 {
     const char *id = pv_getstr(sum, "id");
     ixbatch    *b;
-    ixdoc       d, o;
+    ixdoc       d;
     uint32_t    doc;
     uint8_t     k[4];
     weft_err    err = WEFT_OK;
@@ -814,16 +1258,8 @@ index_put(store_txn *t, const pv *old, const pv *sum)
         goto done;
     err = docno_of(t, id, &doc);
     if (err == WEFT_OK) {
-        /* Known: change its postings in place (written ones only). */
-        if (doc >= b->first && doc < b->next && (err = flush(t, b)))
-            goto done;
-        if (old == NULL) {
-            err = WEFT_ESTORE; /* the index and the summaries disagree */
-            goto done;
-        }
-        if ((err = analyze(&o, old)) == WEFT_OK)
-            err = update(t, doc, &o, &d);
-        ixdoc_free(&o);
+        err = old == NULL ? WEFT_ESTORE /* index and summaries disagree */
+                          : again(t, b, doc, &d);
         goto done;
     }
     if (err != WEFT_ENOTFOUND)
@@ -837,9 +1273,16 @@ index_put(store_txn *t, const pv *old, const pv *sum)
     if ((err = store_put(t, STORE_DNO, id, strlen(id), k, 4))
         || (err = store_put(t, STORE_IDS, k, 4, id, strlen(id))))
         goto done;
-    err = add_new(t, b, doc, &d);
+    if (!grow(&b->docs, &b->dcap, b->ndocs + 1, IX_DOCS_REC, 256)) {
+        err = WEFT_ENOMEM;
+        goto done;
+    }
+    docs_val(b->docs + b->ndocs++ * IX_DOCS_REC, doc, d.len, b->gen);
+    err = add_doc(b, doc, &d);
 done:
     ixdoc_free(&d);
+    if (err == WEFT_OK && b->n >= IX_BATCH_MAX)
+        err = flush(t, b);
     return err;
 }
 
@@ -868,6 +1311,395 @@ index_sev(store_txn *t, const char *id, int was, int sev)
     return WEFT_OK;
 }
 
+/* ---- merging ----------------------------------------------------------- */
+
+static weft_err merge_runs(ix_post *p, size_t n, size_t *runs, size_t nr);
+
+/* One key of a source read in a turn: its postings are l.p[p0, p1). */
+typedef struct mentry {
+    uint32_t koff;
+    uint16_t klen;
+    size_t   p0, p1;
+} mentry;
+
+typedef struct msrc {
+    const ixseg *s;
+    uint32_t    *dead;
+    size_t       ndead;
+    uint8_t     *keys;
+    size_t       kused, kcap;
+    mentry      *e;
+    size_t       ne, cape, at;
+    ix_list      l;
+    size_t       quota;
+    bool         stopped; /* at a key's start: more after */
+} msrc;
+
+#define ME_KEY(m, i) ((m)->keys + (m)->e[i].koff)
+
+static int
+msrc_cb(void *ctx, store_val k, store_val v)
+{
+    msrc          *m = ctx;
+    const uint8_t *L = k.p + 4;
+    size_t         nl;
+    gather         g = { NULL, 0, &m->l, m->dead, m->ndead };
+    weft_err       err;
+
+    if (k.n < 4 + 2 + 5 || k.p[k.n - 5] != 0)
+        return WEFT_ESTORE;
+    nl = k.n - 9;
+    if (m->ne == 0 || m->e[m->ne - 1].klen != nl
+        || memcmp(ME_KEY(m, m->ne - 1), L, nl) != 0) {
+        if (m->ne > 0 && m->l.n >= m->quota) {
+            m->stopped = true;
+            return 1;
+        }
+        if (!grow(&m->e, &m->cape, m->ne + 1, sizeof(*m->e), 256)
+            || !grow(&m->keys, &m->kcap, m->kused + nl, 1, 16384))
+            return WEFT_ENOMEM;
+        m->e[m->ne].koff = (uint32_t) m->kused;
+        m->e[m->ne].klen = (uint16_t) nl;
+        m->e[m->ne].p0 = m->e[m->ne].p1 = m->l.n;
+        memcpy(m->keys + m->kused, L, nl);
+        m->kused += nl;
+        m->ne++;
+    }
+    if ((err = decode(&g, v.p, v.n, L[0] == 't')) != WEFT_OK)
+        return (int) err;
+    m->e[m->ne - 1].p1 = m->l.n;
+    return 0;
+}
+
+/* merge_step merges the next keys of the sources into the new segment:
+ * about budget postings (at least one key). *used: the postings read;
+ * *done once every source has been read to its end. */
+static weft_err
+merge_step(
+    store_txn *t, ixsegs *sg, uint64_t budget, uint64_t *used, bool *done)
+{
+    msrc     src[IX_FANIN];
+    size_t   ns = 0, dst = SIZE_MAX, nruns, *runs = NULL;
+    uint8_t  from[4 + IX_LKEY_MAX + 1];
+    uint8_t  last[IX_LKEY_MAX];
+    size_t   nlast = 0;
+    ix_list  out = { NULL, 0, 0 };
+    uint64_t quota = budget < IX_STEP_MAX ? budget : IX_STEP_MAX;
+    weft_err err = WEFT_OK;
+
+    *used = 0;
+    *done = false;
+    memset(src, 0, sizeof(src));
+    for (size_t i = 0; i < sg->n; i++) {
+        if (sg->s[i].role == SEG_DST)
+            dst = i;
+        else if (sg->s[i].role == SEG_SRC && ns < IX_FANIN)
+            src[ns++].s = &sg->s[i];
+    }
+    if (dst == SIZE_MAX || ns == 0) {
+        *done = true;
+        return WEFT_OK;
+    }
+    quota = quota / ns ? quota / ns : 1;
+    for (size_t i = 0; err == WEFT_OK && i < ns; i++) {
+        msrc  *m = &src[i];
+        size_t fl = 4;
+        int    rc;
+
+        m->quota = (size_t) quota;
+        if ((err = dead_load(t, m->s, &m->dead, &m->ndead)) != WEFT_OK)
+            break;
+        be32(from, m->s->num);
+        if (sg->has_prog) { /* just past the last key merged */
+            memcpy(from + 4, sg->prog, sg->nprog);
+            from[4 + sg->nprog] = 1;
+            fl = 5 + sg->nprog;
+        }
+        rc = (int) store_range(
+            t, seg_table(m->s), from, 4, from, fl, msrc_cb, m);
+        if (rc != 0 && rc != 1)
+            err = (weft_err) rc;
+    }
+    if (err == WEFT_OK && (runs = malloc(ns * sizeof(*runs))) == NULL)
+        err = WEFT_ENOMEM;
+    /* Merge the keys every source has read whole: up to the least of
+     * the last keys of those that stopped. */
+    while (err == WEFT_OK) {
+        const uint8_t *L = NULL;
+        size_t         nl = 0;
+        bool           past = false;
+
+        for (size_t i = 0; i < ns; i++) {
+            msrc *m = &src[i];
+
+            if (m->at < m->ne
+                && (L == NULL
+                    || lkey_cmp(ME_KEY(m, m->at), m->e[m->at].klen, L, nl)
+                        < 0)) {
+                L = ME_KEY(m, m->at);
+                nl = m->e[m->at].klen;
+            }
+        }
+        for (size_t i = 0; L != NULL && i < ns; i++)
+            if (src[i].stopped
+                && lkey_cmp(L, nl, ME_KEY(&src[i], src[i].ne - 1),
+                       src[i].e[src[i].ne - 1].klen)
+                    > 0)
+                past = true;
+        if (L == NULL || past)
+            break;
+        out.n = 0;
+        nruns = 0;
+        for (size_t i = 0; i < ns; i++) {
+            msrc         *m = &src[i];
+            const mentry *e = &m->e[m->at];
+            size_t        n;
+
+            if (m->at >= m->ne || e->klen != nl
+                || memcmp(ME_KEY(m, m->at), L, nl) != 0)
+                continue;
+            n = e->p1 - e->p0;
+            if (n > 0) {
+                if (list_grow(&out, n)) {
+                    err = WEFT_ENOMEM;
+                    break;
+                }
+                memcpy(out.p + out.n, m->l.p + e->p0, n * sizeof(*out.p));
+                out.n += n;
+                runs[nruns++] = out.n;
+            }
+            m->at++;
+        }
+        if (err == WEFT_OK && nruns > 1)
+            err = merge_runs(out.p, out.n, runs, nruns);
+        if (err == WEFT_OK && out.n > 0
+            && (err = put_list(
+                    t, STORE_SEGM, sg->s[dst].num, L, nl, out.p, out.n))
+                == WEFT_OK)
+            sg->s[dst].posts += out.n;
+        memcpy(last, L, nl);
+        nlast = nl;
+        *used += out.n + 1;
+    }
+    if (err == WEFT_OK && nlast > 0) {
+        sg->has_prog = true;
+        memcpy(sg->prog, last, nlast);
+        sg->nprog = nlast;
+    }
+    *done = err == WEFT_OK;
+    for (size_t i = 0; i < ns; i++) {
+        if (src[i].stopped || src[i].at < src[i].ne)
+            *done = false;
+        free(src[i].dead);
+        free(src[i].keys);
+        free(src[i].e);
+        free(src[i].l.p);
+    }
+    free(runs);
+    free(out.p);
+    return err;
+}
+
+/* level: a segment's size class, by its live postings. */
+static int
+level(const ixseg *s)
+{
+    uint64_t live = 0, x;
+    int      l = 0;
+
+    if (s->docs > 0 && s->dead < s->docs)
+        live = s->posts / s->docs * (s->docs - s->dead)
+            + s->posts % s->docs * (s->docs - s->dead) / s->docs;
+    for (x = live / IX_LEVEL0; x >= IX_FANIN; x /= IX_FANIN)
+        l++;
+    return l;
+}
+
+/*
+ * choose picks the segments to merge next, [*first, *first + *count):
+ * none while a merge is under way; one mostly dead, alone; else the
+ * youngest IX_FANIN neighbours of one size class; else, with more than
+ * IX_SEGS_SOFT segments (IX_SEGS_IDLE when idle: fewer segments, faster
+ * searches), the IX_FANIN neighbours with the fewest postings.
+ */
+static bool
+choose(const ixsegs *sg, bool idle, size_t *first, size_t *count)
+{
+    size_t   n = sg->n, best = SIZE_MAX;
+    uint64_t least = UINT64_MAX;
+
+    if (n >= IX_SEGS_MAX) /* no room for the new one */
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (sg->s[i].role != SEG_LIVE)
+            return false;
+    for (size_t i = 0; i < n; i++)
+        if (sg->s[i].docs > 0 && sg->s[i].dead > sg->s[i].docs / 2) {
+            *first = i;
+            *count = 1;
+            return true;
+        }
+    if (n < IX_FANIN)
+        return false;
+    *count = IX_FANIN;
+    for (size_t i = n - IX_FANIN + 1; i-- > 0;) {
+        size_t j = i + 1;
+
+        while (j < i + IX_FANIN && level(&sg->s[j]) == level(&sg->s[i]))
+            j++;
+        if (j == i + IX_FANIN) {
+            *first = i;
+            return true;
+        }
+    }
+    if (n <= (idle ? IX_SEGS_IDLE : IX_SEGS_SOFT))
+        return false;
+    for (size_t i = 0; i + IX_FANIN <= n; i++) {
+        uint64_t sum = 0;
+
+        for (size_t j = i; j < i + IX_FANIN; j++)
+            sum += sg->s[j].posts;
+        if (sum < least) {
+            least = sum;
+            best = i;
+        }
+    }
+    *first = best;
+    return true;
+}
+
+/* start makes segments [first, first + count) the sources of a merge
+ * into a new segment put before them. */
+static void
+start(ixsegs *sg, size_t first, size_t count)
+{
+    ixseg d = { 0 };
+
+    d.num = sg->next++;
+    d.tab = 1;
+    d.role = SEG_DST;
+    d.lo = sg->s[first].lo;
+    d.hi = sg->s[first + count - 1].hi;
+    for (size_t i = first; i < first + count; i++) {
+        sg->s[i].role = SEG_SRC;
+        d.docs += sg->s[i].docs
+            - (sg->s[i].dead < sg->s[i].docs ? sg->s[i].dead : sg->s[i].docs);
+    }
+    memmove(&sg->s[first + 1], &sg->s[first], (sg->n - first) * sizeof(d));
+    sg->s[first] = d;
+    sg->n++;
+    sg->has_prog = false;
+    sg->nprog = 0;
+}
+
+/* finish: the sources are gone, the new segment is read whole (unless
+ * it came out empty: then it goes too). */
+static void
+finish(ixsegs *sg)
+{
+    for (size_t i = 0; i < sg->n; i++) {
+        ixseg *s = &sg->s[i];
+
+        if (s->role == SEG_SRC)
+            s->role = SEG_GONE;
+        else if (s->role == SEG_DST)
+            s->role = s->posts > 0 ? SEG_LIVE : SEG_GONE;
+    }
+    sg->has_prog = false;
+    sg->nprog = 0;
+}
+
+/* drop deletes up to max keys of gone segment i; *n: how many. Once it
+ * has none left it leaves the list, with its dead list. */
+static weft_err
+drop(store_txn *t, ixsegs *sg, size_t i, uint64_t max, size_t *n)
+{
+    uint8_t  pre[4], k[5];
+    size_t   cap = max < IX_STEP_MAX ? (size_t) max : IX_STEP_MAX;
+    weft_err err;
+
+    be32(pre, sg->s[i].num);
+    if ((err = store_del_prefix(t, seg_table(&sg->s[i]), pre, 4, cap, n))
+        != WEFT_OK)
+        return err;
+    if (*n >= cap)
+        return WEFT_OK; /* maybe more */
+    dead_key(k, sg->s[i].num);
+    if ((err = store_del(t, STORE_POST, k, 5)) != WEFT_OK
+        && err != WEFT_ENOTFOUND)
+        return err;
+    memmove(&sg->s[i], &sg->s[i + 1], (sg->n - i - 1) * sizeof(sg->s[0]));
+    sg->n--;
+    return WEFT_OK;
+}
+
+static bool
+pending(const ixsegs *sg, bool idle)
+{
+    size_t first, count;
+
+    for (size_t i = 0; i < sg->n; i++)
+        if (sg->s[i].role != SEG_LIVE)
+            return true;
+    return choose(sg, idle, &first, &count);
+}
+
+/* merge_work does about budget postings' (or keys') worth of dropping
+ * and merging in t, starting merges as they are due. */
+static weft_err
+merge_work(store_txn *t, ixsegs *sg, uint64_t budget, bool idle)
+{
+    weft_err err = WEFT_OK;
+
+    while (err == WEFT_OK && budget > 0) {
+        size_t   gone = SIZE_MAX, merging = SIZE_MAX, first, count, n = 0;
+        uint64_t used = 0;
+        bool     done;
+
+        for (size_t i = 0; i < sg->n; i++)
+            if (sg->s[i].role == SEG_GONE)
+                gone = i;
+            else if (sg->s[i].role == SEG_DST)
+                merging = i;
+        if (gone != SIZE_MAX) {
+            err = drop(t, sg, gone, budget, &n);
+            used = n;
+        } else if (merging != SIZE_MAX) {
+            if ((err = merge_step(t, sg, budget, &used, &done)) == WEFT_OK
+                && done)
+                finish(sg);
+        } else if (choose(sg, idle, &first, &count))
+            start(sg, first, count);
+        else
+            break;
+        budget -= used + 1 < budget ? used + 1 : budget;
+    }
+    return err;
+}
+
+weft_err
+index_merge(node *n, bool *more)
+{
+    store_txn *t;
+    ixsegs     sg;
+    weft_err   err;
+
+    *more = false;
+    if ((err = store_begin(n->st, true, &t)) != WEFT_OK)
+        return err;
+    if ((err = segs_load(t, &sg)) != WEFT_OK || !pending(&sg, true)) {
+        store_abort(t);
+        return err;
+    }
+    if ((err = merge_work(t, &sg, IX_IDLE_STEP, true)) != WEFT_OK
+        || (err = segs_save(t, &sg)) != WEFT_OK) {
+        store_abort(t);
+        return err;
+    }
+    if ((err = store_commit(t)) == WEFT_OK)
+        *more = pending(&sg, true);
+    return err;
+}
 /* ---- building the index of a store that has none ----------------------- */
 
 typedef struct rebuild {
@@ -909,13 +1741,13 @@ rebuild_verd(void *ctx, store_val k, store_val v)
 weft_err
 index_check(node *n, bool force)
 {
-    static const store_table tabs[]
-        = { STORE_TERM, STORE_POST, STORE_DOCS, STORE_DNO, STORE_IDS };
-    rebuild         r = { n, NULL, NULL, 0, WEFT_OK };
-    store_val       v;
-    uint8_t         ver[4];
-    struct timespec t0, t1;
-    weft_err        err;
+    static const store_table tabs[] = { STORE_SEGN, STORE_SEGM, STORE_POST,
+        STORE_DOCS, STORE_DNO, STORE_IDS };
+    rebuild                  r = { n, NULL, NULL, 0, WEFT_OK };
+    store_val                v;
+    uint8_t                  ver[4];
+    struct timespec          t0, t1;
+    weft_err                 err;
 
     if ((err = store_begin(n->st, true, &r.t)) != WEFT_OK)
         return err;
@@ -930,6 +1762,7 @@ index_check(node *n, bool force)
             goto fail;
     store_del(r.t, STORE_META, "ix_next", 7);
     store_del(r.t, STORE_META, "ix_len", 6);
+    store_del(r.t, STORE_META, "ix_segs", 7);
     if ((r.a = pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64)) == NULL) {
         err = WEFT_ENOMEM;
         goto fail;
@@ -974,91 +1807,169 @@ ix_info(store_txn *t, uint32_t *ndocs, uint64_t len[QF_COUNT])
     return WEFT_OK;
 }
 
-typedef struct gather {
-    uint64_t *bits;
-    size_t    nw;
-    ix_list  *l;
-    size_t    sz; /* 7: TERM values, 4: POST */
-} gather;
+/* The segments as a reader's transaction sees them, with the dead lists
+ * it has needed so far. */
+typedef struct ixview {
+    store_txn *t;
+    ixsegs     sg;
+    uint32_t  *dead[IX_SEGS_MAX];
+    size_t     ndead[IX_SEGS_MAX];
+    bool       loaded[IX_SEGS_MAX];
+} ixview;
 
-static int
-list_grow(ix_list *l, size_t more)
+static weft_err
+view_open(store_txn *t, ixview *v)
 {
-    return grow(&l->p, &l->cap, l->n + more, sizeof(*l->p), 64) ? 0
-                                                                : WEFT_ENOMEM;
+    memset(v->loaded, 0, sizeof(v->loaded));
+    v->t = t;
+    return segs_load(t, &v->sg);
 }
 
-static int
-gather_cb(void *ctx, const uint8_t *vals, size_t n)
+static void
+view_close(ixview *v)
 {
-    gather *g = ctx;
+    for (size_t i = 0; i < v->sg.n; i++)
+        if (v->loaded[i])
+            free(v->dead[i]);
+}
 
-    if (g->l != NULL && list_grow(g->l, n))
-        return WEFT_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *v = vals + i * g->sz;
+/* view_gather readies g for segment i: its dead list. */
+static weft_err
+view_gather(ixview *v, size_t i, gather *g)
+{
+    weft_err err;
 
-        setbit(g->bits, g->nw, rd32(v));
-        if (g->l != NULL)
-            term_unval(v, &g->l->p[g->l->n++]);
+    if (!v->loaded[i]) {
+        if ((err = dead_load(v->t, &v->sg.s[i], &v->dead[i], &v->ndead[i])))
+            return err;
+        v->loaded[i] = true;
     }
-    return 0;
+    g->dead = v->dead[i];
+    g->ndead = v->ndead[i];
+    return WEFT_OK;
+}
+
+/* The blocks of one logical key in one segment. */
+typedef struct blocks {
+    gather *g;
+    size_t  plen; /* the key's blocks are plen + 4 bytes long */
+    bool    tf;
+} blocks;
+
+static int
+blocks_cb(void *ctx, store_val k, store_val v)
+{
+    blocks *b = ctx;
+
+    if (k.n != b->plen + 4)
+        return 0;
+    return (int) decode(b->g, v.p, v.n, b->tf);
+}
+
+/* read_key gathers logical key L from every segment that shows it; with
+ * l, the postings in docno order. */
+static weft_err
+read_key(store_txn *t, const uint8_t *L, size_t nl, uint64_t *bits, size_t nw,
+    ix_list *l)
+{
+    ixview   v;
+    uint8_t  pre[4 + IX_LKEY_MAX + 1];
+    size_t   start = l ? l->n : 0, runs[IX_SEGS_MAX], nr = 0;
+    weft_err err;
+
+    if ((err = view_open(t, &v)) != WEFT_OK)
+        return err;
+    for (size_t i = 0; err == WEFT_OK && i < v.sg.n; i++) {
+        gather g = { bits, nw, l, NULL, 0 };
+        blocks b = { &g, 5 + nl, L[0] == 't' };
+
+        if (!visible(&v.sg, i, L, nl)
+            || (err = view_gather(&v, i, &g)) != WEFT_OK)
+            continue;
+        be32(pre, v.sg.s[i].num);
+        memcpy(pre + 4, L, nl);
+        pre[4 + nl] = 0;
+        err = store_range(
+            t, seg_table(&v.sg.s[i]), pre, 5 + nl, pre, 5 + nl, blocks_cb, &b);
+        if (err == WEFT_OK && l != NULL
+            && l->n > start + (nr ? runs[nr - 1] : 0))
+            runs[nr++] = l->n - start;
+    }
+    if (err == WEFT_OK && nr >= 2)
+        err = merge_runs(l->p + start, l->n - start, runs, nr);
+    view_close(&v);
+    return err;
 }
 
 weft_err
 ix_word(store_txn *t, const char *w, uint64_t *bits, size_t nw, ix_list *l)
 {
-    gather g = { bits, nw, l, 7 };
+    uint8_t L[IX_LKEY_MAX];
+    size_t  n = strlen(w);
 
-    if (*w == 0)
+    if (n == 0)
         return WEFT_OK;
-    return store_dup_each(t, STORE_TERM, w, strlen(w), gather_cb, &g);
+    if (n > IX_TERM_MAX)
+        return WEFT_EINVAL;
+    L[0] = 't';
+    memcpy(L + 1, w, n);
+    return read_key(t, L, n + 1, bits, nw, l);
 }
 
 weft_err
 ix_pair(store_txn *t, const char *a, const char *b, uint64_t *bits, size_t nw,
     ix_list *l)
 {
-    char   k[IX_TERM_MAX + 1];
-    gather g = { bits, nw, l, 7 };
-    int    n = snprintf(k, sizeof(k), "\001%s %s", a, b);
+    char k[IX_TERM_MAX + 2];
+    int  n = snprintf(k, sizeof(k), "t\001%s %s", a, b);
 
     if (n < 0 || (size_t) n >= sizeof(k))
         return WEFT_EINVAL;
-    return store_dup_each(t, STORE_TERM, k, (size_t) n, gather_cb, &g);
+    return read_key(t, (const uint8_t *) k, (size_t) n, bits, nw, l);
 }
 
+/* The words of a prefix, each segment's blocks in key order. */
 typedef struct pgather {
-    store_txn *t;
-    gather     g;
-    size_t    *runs; /* where each key's postings end in g.l */
-    size_t     nruns, caprun;
+    ixview *v;
+    size_t  seg;
+    gather  g;
+    size_t  start;
+    uint8_t last[IX_LKEY_MAX];
+    size_t  nlast;
+    size_t *runs; /* where each run of one key in one segment ends */
+    size_t  nruns, caprun;
 } pgather;
 
 static int
 prefix_cb(void *ctx, store_val k, store_val v)
 {
-    pgather *p = ctx;
-    int      rc;
+    pgather       *p = ctx;
+    const uint8_t *L = k.p + 4;
+    size_t         nl;
+    weft_err       err;
 
-    (void) v;
-    if ((rc = (int) store_dup_each(
-             p->t, STORE_TERM, k.p, k.n, gather_cb, &p->g))
-        != 0)
-        return rc;
-    if (p->g.l != NULL
-        && !grow(&p->runs, &p->caprun, p->nruns + 1, sizeof(*p->runs), 16))
-        return WEFT_ENOMEM;
-    if (p->g.l != NULL)
-        p->runs[p->nruns++] = p->g.l->n;
+    if (k.n < 4 + 2 + 5 || k.p[k.n - 5] != 0)
+        return 0;
+    nl = k.n - 9;
+    if (!visible(&p->v->sg, p->seg, L, nl))
+        return 0;
+    if (p->g.l != NULL && (nl != p->nlast || memcmp(L, p->last, nl) != 0)) {
+        /* a new key: the run before it ends */
+        if (p->nlast > 0 && p->g.l->n > p->start
+            && (p->nruns == 0
+                || p->runs[p->nruns - 1] < p->g.l->n - p->start)) {
+            if (!grow(&p->runs, &p->caprun, p->nruns + 1, sizeof(*p->runs), 16))
+                return WEFT_ENOMEM;
+            p->runs[p->nruns++] = p->g.l->n - p->start;
+        }
+        memcpy(p->last, L, nl);
+        p->nlast = nl;
+    }
+    if ((err = decode(&p->g, v.p, v.n, true)) != WEFT_OK)
+        return (int) err;
     return 0;
 }
 
-/*
- * merge_runs orders p[0..n) by doc, where runs[0..nr) are where its
- * sorted runs end (each key's postings are in docno order): runs are
- * merged two by two, log2(nr) passes over the list rather than a sort.
- */
 static weft_err
 merge_runs(ix_post *p, size_t n, size_t *runs, size_t nr)
 {
@@ -1097,18 +2008,44 @@ merge_runs(ix_post *p, size_t n, size_t *runs, size_t nr)
 weft_err
 ix_prefix(store_txn *t, const char *p, uint64_t *bits, size_t nw, ix_list *l)
 {
-    pgather  pg = { t, { bits, nw, l, 7 }, NULL, 0, 0 };
-    size_t   start = l ? l->n : 0, n = start;
+    ixview   v;
+    pgather  pg;
+    uint8_t  pre[4 + 1 + QUERY_WORD_MAX + 1];
+    size_t   pl = strlen(p), start = l ? l->n : 0, n = start;
     weft_err err;
 
-    if (*p == 0)
+    if (pl == 0)
         return WEFT_OK;
-    err = store_keys(t, STORE_TERM, p, strlen(p), p, strlen(p), prefix_cb, &pg);
-    if (err == WEFT_OK && l != NULL && pg.nruns >= 2) {
-        for (size_t r = 0; r < pg.nruns; r++)
-            pg.runs[r] -= start;
-        err = merge_runs(l->p + start, l->n - start, pg.runs, pg.nruns);
+    if (pl > QUERY_WORD_MAX)
+        return WEFT_EINVAL;
+    if ((err = view_open(t, &v)) != WEFT_OK)
+        return err;
+    memset(&pg, 0, sizeof(pg));
+    pg.v = &v;
+    pg.start = start;
+    for (size_t i = 0; err == WEFT_OK && i < v.sg.n; i++) {
+        pg.seg = i;
+        pg.g = (gather) { bits, nw, l, NULL, 0 };
+        pg.nlast = 0;
+        if ((err = view_gather(&v, i, &pg.g)) != WEFT_OK)
+            break;
+        be32(pre, v.sg.s[i].num);
+        pre[4] = 't';
+        memcpy(pre + 5, p, pl);
+        err = store_range(
+            t, seg_table(&v.sg.s[i]), pre, 5 + pl, pre, 5 + pl, prefix_cb, &pg);
+        /* the segment's last run */
+        if (err == WEFT_OK && l != NULL && l->n > start
+            && (pg.nruns == 0 || pg.runs[pg.nruns - 1] < l->n - start)) {
+            if (!grow(&pg.runs, &pg.caprun, pg.nruns + 1, sizeof(*pg.runs), 16))
+                err = WEFT_ENOMEM;
+            else
+                pg.runs[pg.nruns++] = l->n - start;
+        }
     }
+    view_close(&v);
+    if (err == WEFT_OK && l != NULL && pg.nruns >= 2)
+        err = merge_runs(l->p + start, l->n - start, pg.runs, pg.nruns);
     free(pg.runs);
     if (err != WEFT_OK || l == NULL || pg.nruns < 2)
         return err;
@@ -1130,9 +2067,11 @@ ix_prefix(store_txn *t, const char *p, uint64_t *bits, size_t nw, ix_list *l)
 static weft_err
 post_bits(store_txn *t, const pkey *k, uint64_t *bits, size_t nw)
 {
-    gather g = { bits, nw, NULL, 4 };
+    uint8_t L[IX_LKEY_MAX];
 
-    return store_dup_each(t, STORE_POST, k->k, k->n, gather_cb, &g);
+    L[0] = 'p';
+    memcpy(L + 1, k->k, k->n);
+    return read_key(t, L, (size_t) k->n + 1, bits, nw, NULL);
 }
 
 weft_err
@@ -1150,10 +2089,11 @@ ix_filter(
 }
 
 typedef struct range {
-    store_txn *t;
-    gather     g;
-    pkey       at;
-    int        op; /* '>' '<' 'G' (>=) 'L' (<=) '=' */
+    ixview *v;
+    size_t  seg;
+    gather  g;
+    pkey    at;
+    int     op; /* '>' '<' 'G' (>=) 'L' (<=) '=' */
 } range;
 
 static int
@@ -1162,25 +2102,28 @@ range_cb(void *ctx, store_val k, store_val v)
     range *r = ctx;
     int    c;
 
-    (void) v;
-    if (k.n != r->at.n)
+    /* num | 'p' | the 10-byte figure key | 0 | docno */
+    if (k.n != (size_t) 4 + 1 + r->at.n + 5 || k.p[k.n - 5] != 0)
         return 0;
-    c = memcmp(k.p, r->at.k, k.n);
+    c = memcmp(k.p + 5, r->at.k, r->at.n);
     if ((r->op == '<' && c >= 0) || (r->op == 'L' && c > 0)
         || (r->op == '=' && c > 0))
         return -1; /* past the range: stop */
     if ((r->op == '>' && c <= 0) || (r->op == '=' && c != 0))
         return 0;
-    return (int) store_dup_each(r->t, STORE_POST, k.p, k.n, gather_cb, &r->g);
+    if (!visible(&r->v->sg, r->seg, k.p + 4, k.n - 9))
+        return 0;
+    return (int) decode(&r->g, v.p, v.n, false);
 }
 
 weft_err
 ix_cmp(store_txn *t, const char *metric, const char *op, double num,
     uint64_t *bits, size_t nw)
 {
-    range    r = { t, { bits, nw, NULL, 4 }, { { 0 }, 0 }, 0 };
+    ixview   v;
+    range    r;
     int      m = -1;
-    uint8_t  pre[2] = { 'n', 0 };
+    uint8_t  pre[7], from[4 + 1 + 10];
     weft_err err;
 
     for (int i = 0; i < 3; i++)
@@ -1190,15 +2133,35 @@ ix_cmp(store_txn *t, const char *metric, const char *op, double num,
         return WEFT_EINVAL;
     if (isnan(num))
         return WEFT_OK; /* nothing compares with it */
+    memset(&r, 0, sizeof(r));
     num_key(&r.at, m, num);
-    pre[1] = r.at.k[1];
     r.op = strcmp(op, ">=") == 0 ? 'G' : strcmp(op, "<=") == 0 ? 'L' : op[0];
-    /* Upward comparisons start at the figure, the others at the least. */
-    if (r.op == 'G' || r.op == '>' || r.op == '=')
-        err = store_keys(t, STORE_POST, pre, 2, r.at.k, r.at.n, range_cb, &r);
-    else
-        err = store_keys(t, STORE_POST, pre, 2, pre, 2, range_cb, &r);
-    return (int) err == -1 ? WEFT_OK : err;
+    if ((err = view_open(t, &v)) != WEFT_OK)
+        return err;
+    r.v = &v;
+    for (size_t i = 0; err == WEFT_OK && i < v.sg.n; i++) {
+        r.seg = i;
+        r.g = (gather) { bits, nw, NULL, NULL, 0 };
+        if ((err = view_gather(&v, i, &r.g)) != WEFT_OK)
+            break;
+        be32(pre, v.sg.s[i].num);
+        pre[4] = 'p';
+        pre[5] = 'n';
+        pre[6] = r.at.k[1];
+        memcpy(from, pre, 5);
+        memcpy(from + 5, r.at.k, 10);
+        /* Upward comparisons start at the figure, the others at the least. */
+        if (r.op == 'G' || r.op == '>' || r.op == '=')
+            err = store_range(
+                t, seg_table(&v.sg.s[i]), pre, 7, from, 15, range_cb, &r);
+        else
+            err = store_range(
+                t, seg_table(&v.sg.s[i]), pre, 7, pre, 7, range_cb, &r);
+        if ((int) err == -1)
+            err = WEFT_OK;
+    }
+    view_close(&v);
+    return err;
 }
 
 weft_err
@@ -1212,12 +2175,40 @@ ix_exact(store_txn *t, const char *joined, uint64_t *bits, size_t nw)
     return post_bits(t, &k, bits, nw);
 }
 
+static int
+dup_bits_cb(void *ctx, const uint8_t *vals, size_t n)
+{
+    gather *g = ctx;
+
+    for (size_t i = 0; i < n; i++)
+        setbit(g->bits, g->nw, rd32(vals + 4 * i));
+    return 0;
+}
+
 weft_err
 ix_verdict(store_txn *t, int sev, uint64_t *bits, size_t nw)
 {
-    pkey k = { { 'v', (uint8_t) ('0' + sev) }, 2 };
+    uint8_t k[2] = { 'v', (uint8_t) ('0' + sev) };
+    gather  g = { bits, nw, NULL, NULL, 0 };
 
-    return post_bits(t, &k, bits, nw);
+    return store_dup_each(t, STORE_POST, k, 2, dup_bits_cb, &g);
+}
+
+weft_err
+ix_segments(store_txn *t, size_t *n, bool *merging)
+{
+    ixsegs   sg;
+    weft_err err = segs_load(t, &sg);
+
+    *n = 0;
+    *merging = false;
+    for (size_t i = 0; err == WEFT_OK && i < sg.n; i++) {
+        if (sg.s[i].role != SEG_GONE)
+            (*n)++;
+        if (sg.s[i].role != SEG_LIVE)
+            *merging = true;
+    }
+    return err;
 }
 
 weft_err
@@ -1302,60 +2293,118 @@ ix_by_id(store_txn *t, int (*fn)(void *ctx, uint32_t doc), void *ctx)
     return b.stopped ? WEFT_OK : err;
 }
 
+typedef struct fcount {
+    char    *v;
+    uint64_t c;
+} fcount;
+
 typedef struct facetw {
-    store_txn      *t;
+    ixview         *v;
+    size_t          seg;
     const uint64_t *match;
     size_t          nw;
-    uint64_t        count;
-    void (*fn)(void *ctx, const char *v, uint64_t count);
-    void *ctx;
+    fcount         *f;
+    size_t          n, cap;
+    uint8_t         last[IX_LKEY_MAX];
+    size_t          nlast;
+    const uint32_t *dead;
+    size_t          ndead;
 } facetw;
 
 static int
-facet_count_cb(void *ctx, const uint8_t *vals, size_t n)
+facet_cb(void *ctx, store_val k, store_val v)
 {
-    facetw *f = ctx;
+    facetw        *f = ctx;
+    const uint8_t *L = k.p + 4, *p = v.p, *end = v.p + v.n;
+    size_t         nl;
+    uint32_t       doc = 0, x;
+    bool           first = true;
+    gather         g = { NULL, 0, NULL, f->dead, f->ndead };
 
-    for (size_t i = 0; i < n; i++) {
-        uint32_t doc = rd32(vals + 4 * i);
-
-        if (doc / 64 < f->nw && (f->match[doc / 64] >> (doc % 64) & 1))
-            f->count++;
+    if (k.n < 4 + 3 + 5 || k.p[k.n - 5] != 0)
+        return 0;
+    nl = k.n - 9;
+    if (!visible(&f->v->sg, f->seg, L, nl))
+        return 0;
+    if (nl != f->nlast || memcmp(L, f->last, nl) != 0) { /* a new value */
+        if (!grow(&f->f, &f->cap, f->n + 1, sizeof(*f->f), 16)
+            || (f->f[f->n].v = malloc(nl - 1)) == NULL)
+            return WEFT_ENOMEM;
+        memcpy(f->f[f->n].v, L + 2, nl - 2);
+        f->f[f->n].v[nl - 2] = 0;
+        f->f[f->n++].c = 0;
+        memcpy(f->last, L, nl);
+        f->nlast = nl;
+    }
+    while (p < end) {
+        if (!get_var(&p, end, &x))
+            return WEFT_ESTORE;
+        doc = first ? x : doc + x;
+        first = false;
+        if (doc / 64 < f->nw && (f->match[doc / 64] >> (doc % 64) & 1)
+            && !(f->ndead && is_dead(&g, doc)))
+            f->f[f->n - 1].c++;
     }
     return 0;
 }
 
 static int
-facet_cb(void *ctx, store_val k, store_val v)
+fcount_cmp(const void *x, const void *y)
 {
-    facetw  *f = ctx;
-    char     val[IX_KEY_PLAIN + 1];
-    weft_err err;
-
-    (void) v;
-    f->count = 0;
-    if ((err = store_dup_each(f->t, STORE_POST, k.p, k.n, facet_count_cb, f))
-        != WEFT_OK)
-        return (int) err;
-    if (f->count > 0) {
-        memcpy(val, k.p + 1, k.n - 1);
-        val[k.n - 1] = 0;
-        f->fn(f->ctx, val, f->count);
-    }
-    return 0;
+    return strcmp(((const fcount *) x)->v, ((const fcount *) y)->v);
 }
 
 weft_err
 ix_facet(store_txn *t, const char *key, const uint64_t *match, size_t nw,
     void (*fn)(void *ctx, const char *v, uint64_t count), void *ctx)
 {
-    facetw f = { t, match, nw, 0, fn, ctx };
+    ixview   v;
+    facetw   f;
+    uint8_t  pre[6];
+    int      kind = -1;
+    weft_err err;
 
     for (size_t i = 0; i < sizeof(filter_keys) / sizeof(filter_keys[0]); i++)
-        if (strcmp(key, filter_keys[i]) == 0) {
-            uint8_t pre[1] = { (uint8_t) filter_kinds[i] };
+        if (strcmp(key, filter_keys[i]) == 0)
+            kind = filter_kinds[i];
+    if (kind < 0)
+        return WEFT_EINVAL;
+    if ((err = view_open(t, &v)) != WEFT_OK)
+        return err;
+    memset(&f, 0, sizeof(f));
+    f.v = &v;
+    f.match = match;
+    f.nw = nw;
+    for (size_t i = 0; err == WEFT_OK && i < v.sg.n; i++) {
+        gather g = { NULL, 0, NULL, NULL, 0 };
 
-            return store_keys(t, STORE_POST, pre, 1, pre, 1, facet_cb, &f);
+        if ((err = view_gather(&v, i, &g)) != WEFT_OK)
+            break;
+        f.seg = i;
+        f.dead = g.dead;
+        f.ndead = g.ndead;
+        f.nlast = 0;
+        be32(pre, v.sg.s[i].num);
+        pre[4] = 'p';
+        pre[5] = (uint8_t) kind;
+        err = store_range(
+            t, seg_table(&v.sg.s[i]), pre, 6, pre, 6, facet_cb, &f);
+    }
+    view_close(&v);
+    /* A value may be in several segments: counts summed, in value order. */
+    if (f.n > 1)
+        qsort(f.f, f.n, sizeof(*f.f), fcount_cmp);
+    for (size_t i = 0; i < f.n; i++) {
+        uint64_t c = f.f[i].c;
+
+        while (i + 1 < f.n && strcmp(f.f[i].v, f.f[i + 1].v) == 0) {
+            free(f.f[i].v);
+            c += f.f[++i].c;
         }
-    return WEFT_EINVAL;
+        if (err == WEFT_OK && c > 0)
+            fn(ctx, f.f[i].v, c);
+        free(f.f[i].v);
+    }
+    free(f.f);
+    return err;
 }

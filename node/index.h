@@ -4,18 +4,20 @@
  * "The index"). Each current product has a document number (docno),
  * given in the order products first arrive and never reused:
  *
- *   TERM  word, or two words in a row -> docno + the count in each of
- *         the five fields
- *   POST  kind + value -> docno: filter values, exact names, quality
- *         figures, verdicts (see index.c for the kinds)
- *   DOCS  docno + each field's length in words
+ *   SEGN  segments, one per commit that indexed products: for each word,
+ *         pair of words and POST key, the docnos (and the counts per
+ *         field of a word) in blocks of varints, appended
+ *   SEGM  segments made by merging others, appended
+ *   POST  'v' + verdict -> docnos; 'z' + segment -> its dead docnos
+ *   DOCS  docno + each field's length in words + its segment (birth)
  *   DNO   product id -> docno;  IDS  docno -> product id
  *
  * Writers: index_put for each summary that becomes current and
- * index_sev for each verdict change. New documents are gathered in the
- * transaction and written in sorted runs (appended, MDB_MULTIPLE) when it
- * commits, through a store hook. A search reads whole runs of values
- * (MDB_GET_MULTIPLE) into bitmaps of docnos.
+ * index_sev for each verdict change. A transaction's postings are
+ * gathered and written as one segment when it commits, through a store
+ * hook, which then does some of the merging due; index_merge does the
+ * rest when the node is idle. A search reads each segment's blocks of a
+ * key into bitmaps of docnos, less the segment's dead ones.
  *
  * Thread use: the loop thread (like the store).
  */
@@ -25,7 +27,7 @@
 #include "node/node.h"
 #include "proto/query.h"
 
-#define INDEX_VERSION  2           /* bumped when the layout changes: rebuilt */
+#define INDEX_VERSION  3           /* bumped when the layout changes: rebuilt */
 #define INDEX_DOCS_MAX 0x7fffffffu /* docnos */
 
 /*
@@ -45,6 +47,14 @@ weft_err index_sev(store_txn *t, const char *id, int was, int sev);
  * transaction, and logs it.
  */
 weft_err index_check(node *n, bool force);
+
+/*
+ * index_merge does a turn of the index's pending merging (see index.c,
+ * "segments") in a write transaction of its own; *more says whether
+ * some is left. Commits do some of it as they go; this is for a node
+ * with nothing else to do.
+ */
+weft_err index_merge(node *n, bool *more);
 
 /* ---- reading (a search) ---------------------------------------------- */
 
@@ -92,6 +102,10 @@ weft_err ix_exact(store_txn *t, const char *joined, uint64_t *bits, size_t nw);
 
 /* ix_verdict: the documents whose verdict is sev (2 or 3). */
 weft_err ix_verdict(store_txn *t, int sev, uint64_t *bits, size_t nw);
+
+/* ix_segments counts the index's segments, and says whether a merge
+ * or the drop of merged segments is under way. */
+weft_err ix_segments(store_txn *t, size_t *n, bool *merging);
 
 /* ix_id copies the product id of doc into id (WEFT_ID_MAX + 1 bytes). */
 weft_err ix_id(store_txn *t, uint32_t doc, char *id);

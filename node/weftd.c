@@ -640,6 +640,28 @@ renew_cb(uv_timer_t *h)
         h, renew_cb, r->pass.from[0] ? RENEW_TURN_MS : r->every_ms, 0);
 }
 
+/*
+ * Merging: each commit that indexes products does some of the search
+ * index's merging (index.c, "segments"); what is left when the node has
+ * nothing else to do is done here in turns, MERGE_TURN_MS apart, checked
+ * for every MERGE_TICK_MS.
+ */
+#define MERGE_TICK_MS 250
+#define MERGE_TURN_MS 2
+
+static void
+merge_cb(uv_timer_t *h)
+{
+    node    *n = h->data;
+    bool     more = false;
+    weft_err err = index_merge(n, &more);
+
+    if (err != WEFT_OK)
+        log_msg(LOG_WARN, "merging the search index: %s (tried again later)",
+            weft_strerror(err));
+    uv_timer_start(h, merge_cb, more ? MERGE_TURN_MS : MERGE_TICK_MS, 0);
+}
+
 /* run_failed says why run() could not start, stops what it started,
  * lets the handles close, and is run()'s exit code. */
 static int
@@ -663,6 +685,7 @@ run(node *n, uv_loop_t *loop, const opts *o)
     char        url[4200];
     warmer      warm = { .st = n->st, .seen = UINT64_MAX };
     renewer     renew = { .n = n };
+    uv_timer_t  merge;
     uint64_t    every = (uint64_t) n->summary_ttl * 1000 / 90;
 
     snprintf(url, sizeof(url), "ipc://%s/weft.sock", n->dir);
@@ -691,6 +714,9 @@ run(node *n, uv_loop_t *loop, const opts *o)
     uv_timer_init(loop, &renew.t);
     renew.t.data = &renew;
     uv_timer_start(&renew.t, renew_cb, 1000, 0);
+    uv_timer_init(loop, &merge);
+    merge.data = n;
+    uv_timer_start(&merge, merge_cb, MERGE_TICK_MS, 0);
     log_msg(LOG_INFO, "domain '%s' ready (data %s)", n->domain, n->dir);
     uv_run(loop, UV_RUN_DEFAULT);
     /* Close whatever is left (the other signal handle) and let the close

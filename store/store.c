@@ -25,7 +25,8 @@ static const char *const table_names[STORE_NTABLES] = {
     "log",
     "ref",
     "verd",
-    "term",
+    "ixseg",
+    "ixmrg",
     "post",
     "docs",
     "dno",
@@ -34,10 +35,14 @@ static const char *const table_names[STORE_NTABLES] = {
 
 /* The size of each value of a table of sorted duplicates (0: plain). */
 static const size_t dup_sizes[STORE_NTABLES] = {
-    [STORE_TERM] = 7,
     [STORE_POST] = 4,
-    [STORE_DOCS] = 16,
+    [STORE_DOCS] = 20,
 };
+
+/* Tables of earlier layouts, dropped when a store is opened to write
+ * ("term": the index's words before INDEX_VERSION 3). */
+static const char *const retired_names[] = { "term" };
+#define NRETIRED (sizeof(retired_names) / sizeof(retired_names[0]))
 
 struct store {
     MDB_env *env;
@@ -237,6 +242,17 @@ open_tables(store *s, bool readonly, weft_diag *d)
                 table_names[i], mdb_strerror(rc));
         }
     }
+    for (size_t j = 0; !readonly && j < NRETIRED; j++) {
+        MDB_dbi old;
+
+        if ((rc = mdb_dbi_open(txn, retired_names[j], 0, &old)) == 0)
+            rc = mdb_drop(txn, old, 1);
+        if (rc != 0 && rc != MDB_NOTFOUND && rc != MDB_INCOMPATIBLE) {
+            mdb_txn_abort(txn);
+            return weft_diagf(d, lmdb_err(rc), "store: table %s: %s",
+                retired_names[j], mdb_strerror(rc));
+        }
+    }
     if ((rc = mdb_txn_commit(txn)) != 0)
         return weft_diagf(d, lmdb_err(rc), "store: %s", mdb_strerror(rc));
     return WEFT_OK;
@@ -256,7 +272,7 @@ store_open(
     s->mapped = STORE_MAPPED_MAX;
     if ((rc = mdb_env_create(&s->env)) != 0)
         goto fail;
-    if ((rc = mdb_env_set_maxdbs(s->env, STORE_NTABLES)) != 0
+    if ((rc = mdb_env_set_maxdbs(s->env, STORE_NTABLES + NRETIRED)) != 0
         || (rc = mdb_env_set_mapsize(s->env, (size_t) mapsize)) != 0)
         goto fail;
     /* NOTLS: readers belong to transactions, not threads (libuv loop).
@@ -400,6 +416,19 @@ store_put(store_txn *t, store_table tab, const void *key, size_t klen,
     if (klen == 0 || klen > 511)
         return WEFT_EINVAL;
     return lmdb_err(mdb_put(t->txn, t->s->dbi[tab], &k, &v, 0));
+}
+
+weft_err
+store_append(store_txn *t, store_table tab, const void *key, size_t klen,
+    const void *val, size_t n)
+{
+    MDB_val k = { klen, (void *) key }, v = { n, (void *) val };
+    int     rc;
+
+    if (klen == 0 || klen > 511 || dup_sizes[tab] != 0)
+        return WEFT_EINVAL;
+    rc = mdb_put(t->txn, t->s->dbi[tab], &k, &v, MDB_APPEND);
+    return rc == MDB_KEYEXIST ? WEFT_EEXIST : lmdb_err(rc);
 }
 
 weft_err
@@ -667,6 +696,64 @@ store_keys(store_txn *t, store_table tab, const void *prefix, size_t plen,
     if (stop != 0)
         return (weft_err) stop;
     return rc == 0 || rc == MDB_NOTFOUND ? WEFT_OK : lmdb_err(rc);
+}
+
+weft_err
+store_del_prefix(store_txn *t, store_table tab, const void *prefix, size_t plen,
+    size_t max, size_t *n)
+{
+    MDB_cursor *c;
+    MDB_val     k = { plen, (void *) prefix }, v;
+    uint8_t    *keys = NULL;
+    size_t      nk = 0, used = 0, cap = 0;
+    int         rc;
+
+    *n = 0;
+    if (plen == 0 || plen > 511)
+        return WEFT_EINVAL;
+    /* The keys first, copied (a delete moves the entries under a
+     * cursor), each behind its length; then one delete each. */
+    if ((rc = mdb_cursor_open(t->txn, t->s->dbi[tab], &c)) != 0)
+        return lmdb_err(rc);
+    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && nk < max && k.mv_size >= plen
+        && memcmp(k.mv_data, prefix, plen) == 0) {
+        if (used + 2 + k.mv_size > cap) {
+            size_t   nc = cap ? cap * 2 : 16384;
+            uint8_t *p;
+
+            while (nc < used + 2 + k.mv_size)
+                nc *= 2;
+            if ((p = realloc(keys, nc)) == NULL) {
+                rc = ENOMEM;
+                break;
+            }
+            keys = p;
+            cap = nc;
+        }
+        keys[used] = (uint8_t) (k.mv_size >> 8);
+        keys[used + 1] = (uint8_t) k.mv_size;
+        memcpy(keys + used + 2, k.mv_data, k.mv_size);
+        used += 2 + k.mv_size;
+        nk++;
+        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        free(keys);
+        return lmdb_err(rc);
+    }
+    rc = 0;
+    for (size_t off = 0; rc == 0 && off < used;) {
+        MDB_val dk
+            = { (size_t) keys[off] << 8 | keys[off + 1], keys + off + 2 };
+
+        off += 2 + dk.mv_size;
+        if ((rc = mdb_del(t->txn, t->s->dbi[tab], &dk, NULL)) == 0)
+            (*n)++;
+    }
+    free(keys);
+    return lmdb_err(rc);
 }
 
 weft_err

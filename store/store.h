@@ -30,10 +30,11 @@ typedef enum store_table {
     STORE_LOG,      /* domain, 0, seq (BE) -> signed summary envelope */
     STORE_REF,      /* small indexes kept by the node (contract links) */
     STORE_VERD,     /* product id -> governance verdict (canonical map) */
-    /* The search index (node/index.c): tables of sorted duplicates. */
-    STORE_TERM, /* word -> docno (BE4) + term counts per field (3 bytes) */
-    STORE_POST, /* kind byte + value -> docno (BE4) */
-    STORE_DOCS, /* "d" -> docno (BE4) + field lengths (12 bytes) */
+    /* The search index (node/index.c). */
+    STORE_SEGN, /* segments written by commits: postings, appended */
+    STORE_SEGM, /* segments made by merging others, appended */
+    STORE_POST, /* sorted duplicates: kind + value -> docno (BE4) */
+    STORE_DOCS, /* sorted duplicates: "d" -> docno (BE4), lengths, birth */
     STORE_DNO,  /* product id -> docno (BE4) */
     STORE_IDS,  /* docno (BE4) -> product id */
     STORE_NTABLES
@@ -85,6 +86,11 @@ weft_err store_get(store_txn *t, store_table tab, const void *key, size_t klen,
 /* store_put sets key to the n bytes at val in table tab. */
 weft_err store_put(store_txn *t, store_table tab, const void *key, size_t klen,
     const void *val, size_t n);
+
+/* store_append puts key, which must be above every key of tab, at its
+ * end (MDB_APPEND: only the last page is written); WEFT_EEXIST if not. */
+weft_err store_append(store_txn *t, store_table tab, const void *key,
+    size_t klen, const void *val, size_t n);
 
 /* store_del removes key; WEFT_ENOTFOUND if it was absent. */
 weft_err store_del(store_txn *t, store_table tab, const void *key, size_t klen);
@@ -141,7 +147,7 @@ bool store_warm(store *s, size_t *off, size_t max);
 uint64_t store_txnid(store *s);
 
 /*
- * Tables of sorted duplicates (TERM, POST, DOCS) keep, under each key, a
+ * Tables of sorted duplicates (POST, DOCS) keep, under each key, a
  * sorted set of values of one fixed size (store_dup_size). Values compare
  * as bytes, so big-endian numbers at their front sort by number.
  */
@@ -184,6 +190,11 @@ weft_err store_dup_seek(store_txn *t, store_table tab, const void *key,
  */
 weft_err store_keys(store_txn *t, store_table tab, const void *prefix,
     size_t plen, const void *from, size_t flen, store_each_fn fn, void *ctx);
+
+/* store_del_prefix removes up to max entries of tab whose key starts
+ * with prefix (the first ones), and sets *n to how many it removed. */
+weft_err store_del_prefix(store_txn *t, store_table tab, const void *prefix,
+    size_t plen, size_t max, size_t *n);
 
 /* store_drop empties tab. */
 weft_err store_drop(store_txn *t, store_table tab);

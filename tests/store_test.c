@@ -206,6 +206,28 @@ test_dups(store *s)
     CHECK(store_dup_bytes(t, &cnt) == WEFT_OK && cnt > 0);
     store_abort(t);
 
+    /* Appends: only above the table's last key; a prefix's entries go
+     * at most max at a time. */
+    CHECK(store_begin(s, true, &t) == WEFT_OK);
+    for (int i = 0; i < 300; i++) {
+        uint8_t k[6] = { 'a', 'p', 0, 0, (uint8_t) (i >> 8), (uint8_t) i };
+
+        CHECK(store_append(t, STORE_SEGN, k, 6, "v", 1) == WEFT_OK);
+    }
+    CHECK(store_append(t, STORE_SEGN, "ap", 2, "v", 1) == WEFT_EEXIST);
+    CHECK(store_append(t, STORE_SEGN, "b", 1, "v", 1) == WEFT_OK);
+    CHECK(store_append(t, STORE_POST, "z", 1, "vvvv", 4) == WEFT_EINVAL);
+    CHECK(store_del_prefix(t, STORE_SEGN, "ap", 2, 120, &n) == WEFT_OK);
+    CHECK_EQ_INT(n, 120);
+    CHECK(store_del_prefix(t, STORE_SEGN, "ap", 2, 1000, &n) == WEFT_OK);
+    CHECK_EQ_INT(n, 180);
+    CHECK(store_del_prefix(t, STORE_SEGN, "ap", 2, 1000, &n) == WEFT_OK);
+    CHECK_EQ_INT(n, 0);
+    CHECK(store_get(t, STORE_SEGN, "b", 1, &v) == WEFT_OK);
+    CHECK(store_count(t, STORE_SEGN, &cnt) == WEFT_OK);
+    CHECK_EQ_INT(cnt, 1);
+    store_abort(t);
+
     /* A hook's error aborts the commit: nothing it or the txn did stays. */
     drops = 0;
     CHECK(store_begin(s, true, &t) == WEFT_OK);
