@@ -699,7 +699,8 @@ cmd_status(cli *c, int argc, char **argv)
            "key          %s (%s)\n"
            "products     %lld own, %lld in the catalog\n"
            "seq          %lld\n"
-           "store        %lld bytes (%lld in use, search index %lld)\n"
+           "store        %lld bytes (%lld in use, search index %lld in %lld "
+           "segment%s%s)\n"
            "catalog      %s\n"
            "uptime       %lld s\n"
            "data         %s\n"
@@ -711,6 +712,13 @@ cmd_status(cli *c, int argc, char **argv)
         (long long) pv_getint(rep, "store_bytes", 0),
         (long long) pv_getint(rep, "store_used_bytes", 0),
         (long long) pv_getint(rep, "index_bytes", 0),
+        (long long) pv_getint(rep, "index_segments", 0),
+        pv_getint(rep, "index_segments", 0) == 1 ? "" : "s",
+        pv_get(rep, "index_merging")
+                && pv_get(rep, "index_merging")->type == PV_BOOL
+                && pv_get(rep, "index_merging")->u.b
+            ? ", merging"
+            : "",
         pv_getstr(rep, "catalog_digest"),
         (long long) pv_getint(rep, "uptime_s", 0), pv_getstr(rep, "data"),
         pv_getstr(rep, "version"));

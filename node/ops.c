@@ -4,6 +4,7 @@
  * or {ok: false, code: weft_err, error: TEXT}. docs/protocol.md lists
  * every op and field. Each op has one handler; the table maps names.
  */
+#include "node/index.h"
 #include "node/mesh.h"
 #include "node/node.h"
 #include "proto/query.h"
@@ -365,6 +366,8 @@ op_status(node *n, const pv *req, reply *r, weft_diag *d)
     size_t     dl = strlen(n->domain);
     char       fp[CRYPTO_FP_CHARS + 1], hex[65];
     uint64_t   fb = 0, ub = 0, seq = 0, ib = 0, x = 0;
+    size_t     segs = 0;
+    bool       merging = false;
     store_txn *t;
     store_val  v;
     weft_err   err;
@@ -379,14 +382,18 @@ op_status(node *n, const pv *req, reply *r, weft_diag *d)
         own = catalog_count(t, n->domain);
     if (store_get(t, STORE_SEQ, n->domain, dl, &v) == WEFT_OK && v.n == 8)
         seq = store_be_u64(v.p);
-    /* The search index's pages: its tables of postings and its two maps
-     * of document numbers. */
-    if (err == WEFT_OK && store_dup_bytes(t, &ib) == WEFT_OK
-        && store_table_bytes(t, STORE_DNO, &x) == WEFT_OK) {
-        ib += x;
-        if (store_table_bytes(t, STORE_IDS, &x) == WEFT_OK)
-            ib += x;
+    /* The search index's pages: its segments, its tables of sorted
+     * duplicates and its two maps of document numbers. */
+    if (err == WEFT_OK && store_dup_bytes(t, &ib) == WEFT_OK) {
+        static const store_table plain[]
+            = { STORE_SEGN, STORE_SEGM, STORE_DNO, STORE_IDS };
+
+        for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+            if (store_table_bytes(t, plain[i], &x) == WEFT_OK)
+                ib += x;
     }
+    if (err == WEFT_OK && ix_segments(t, &segs, &merging) != WEFT_OK)
+        segs = 0; /* shown as none: searches say what is wrong */
     store_abort(t);
     if (err != WEFT_OK)
         return err;
@@ -402,6 +409,8 @@ op_status(node *n, const pv *req, reply *r, weft_diag *d)
         || (err = pv_setint(r->a, r->m, "store_bytes", (int64_t) fb))
         || (err = pv_setint(r->a, r->m, "store_used_bytes", (int64_t) ub))
         || (err = pv_setint(r->a, r->m, "index_bytes", (int64_t) ib))
+        || (err = pv_setint(r->a, r->m, "index_segments", (int64_t) segs))
+        || (err = pv_set(r->a, r->m, "index_merging", pv_bool(r->a, merging)))
         || (err = pv_setint(r->a, r->m, "uptime_s", time(NULL) - n->started))
         || (err = pv_setstr(r->a, r->m, "data", n->dir))
         || (err = pv_setstr(r->a, r->m, "version", WEFT_VERSION))
