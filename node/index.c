@@ -224,13 +224,14 @@ text(ixdoc *d, const char *s)
     query_tokens(s, tok_cb, d);
 }
 
-static const char *tok_base; /* for tok_cmp: the loop thread's */
-
-static int
-tok_cmp(const void *x, const void *y)
+static uint32_t
+str_hash(const char *w)
 {
-    return strcmp(
-        tok_base + ((const tok *) x)->off, tok_base + ((const tok *) y)->off);
+    uint32_t h = 2166136261u;
+
+    for (; *w; w++)
+        h = (h ^ (uint8_t) *w) * 16777619u;
+    return h;
 }
 
 static pkey *
@@ -362,7 +363,7 @@ analyze(ixdoc *d, const pv *sum)
     static const char kinds[] = "tifp";
     const char       *texts[IX_TEXTS_MAX], *id = pv_getstr(sum, "id"), *slash;
     const pv         *q;
-    size_t            i, j, n;
+    size_t            i, n;
 
     memset(d, 0, sizeof(*d));
     slash = id ? strchr(id, '/') : NULL;
@@ -377,20 +378,34 @@ analyze(ixdoc *d, const pv *sum)
     }
     if (d->err)
         return d->err;
-    /* Words: sorted, one term each with its count per field. */
-    tok_base = d->buf;
-    qsort(d->toks, d->ntoks, sizeof(*d->toks), tok_cmp);
-    if (d->ntoks && (d->terms = calloc(d->ntoks, sizeof(*d->terms))) == NULL)
-        return d->err = WEFT_ENOMEM;
-    for (i = 0; i < d->ntoks; i = j) {
-        term       *t = &d->terms[d->nterms++];
-        const char *w = d->buf + d->toks[i].off;
+    /* Words: one term each with its count per field, found again through
+     * a table of the document's words (their order does not matter: the
+     * batch sorts its keys once for all documents). */
+    if (d->ntoks > 0) {
+        size_t    cap = 64;
+        uint32_t *slot;
 
-        t->off = d->toks[i].off;
-        for (j = i; j < d->ntoks && strcmp(d->buf + d->toks[j].off, w) == 0;
-             j++)
-            if (t->tf[d->toks[j].f] < 255)
-                t->tf[d->toks[j].f]++;
+        while (cap < 2 * d->ntoks)
+            cap *= 2;
+        if ((d->terms = calloc(d->ntoks, sizeof(*d->terms))) == NULL
+            || (slot = calloc(cap, sizeof(*slot))) == NULL)
+            return d->err = WEFT_ENOMEM;
+        for (i = 0; i < d->ntoks; i++) {
+            const char *w = d->buf + d->toks[i].off;
+            size_t      h = str_hash(w) & (cap - 1);
+            term       *t;
+
+            while (slot[h] != 0 && strcmp(TW(d, slot[h] - 1), w) != 0)
+                h = (h + 1) & (cap - 1);
+            if (slot[h] == 0) {
+                d->terms[d->nterms].off = d->toks[i].off;
+                slot[h] = (uint32_t) ++d->nterms;
+            }
+            t = &d->terms[slot[h] - 1];
+            if (t->tf[d->toks[i].f] < 255)
+                t->tf[d->toks[i].f]++;
+        }
+        free(slot);
     }
     /* Filter values, exact names, quality figures. */
     add_key(d, 'd', pv_getstr(sum, "domain"));
