@@ -9,7 +9,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Node, main, proc_kib, write  # noqa: E402
+from harness import Node, main, proc_kib, wait_for, write  # noqa: E402
 
 
 def product(name, desc="", tags=(), cls=None, owner="team", ifaces=(),
@@ -217,6 +217,42 @@ def test_index_follows_changes():
     n.restart("--reindex")
     assert "search index built: 8 products" in n.log_text(), n.log_text()
     assert answers(n) == before
+
+
+def test_segments_merge_and_answer_the_same():
+    """Each publish is a commit and writes one segment of the index; a
+    product published again leaves its old postings dead in theirs.
+    Segments are merged as commits go and when the node is idle, down to
+    four; every answer is the same before, during and after, and the
+    same as an index built anew (--reindex) in one transaction."""
+    n = Node("seg").start("shop")
+    words = ["orders", "ledger", "refunds", "customer", "invoice", "stock"]
+    for i in range(36):
+        w = words[i % len(words)]
+        n.publish(write("s-%d.yaml" % i, product(
+            "p%02d" % i, "the %s of %s" % (w, words[(i * 5) % 6]),
+            tags=["gold" if i % 3 == 0 else "bronze"],
+            completeness=90 + i % 10)))
+    # Some again, with other words: their old postings die.
+    for i in range(0, 36, 4):
+        n.publish(write("s-%d-v2.yaml" % i, product(
+            "p%02d" % i, "a daily ledger", tags=["silver"],
+            completeness=99, version="1.1.0")))
+    st = n.status()
+    assert st["index_segments"] >= 1, st
+    during = answers(n)
+    assert len(during["ledger"][0]) >= 9, during["ledger"]
+    assert during["tag:gold"][1] == 9, during["tag:gold"]  # 12 less 3 redone
+    st = wait_for(lambda: (lambda s: s if not s["index_merging"]
+                           and s["index_segments"] <= 4 else None)(
+        n.status()), lambda: "segments merged: %s" % n.status())
+    rc, out, err = n.weft("status")
+    assert rc == 0 and "segment" in out and "merging" not in out, out
+    assert answers(n) == during
+    n.stop()
+    n.restart("--reindex")
+    assert "search index built: 36 products" in n.log_text(), n.log_text()
+    assert answers(n) == during
 
 
 def kernel_populates():
