@@ -704,56 +704,25 @@ store_del_prefix(store_txn *t, store_table tab, const void *prefix, size_t plen,
 {
     MDB_cursor *c;
     MDB_val     k = { plen, (void *) prefix }, v;
-    uint8_t    *keys = NULL;
-    size_t      nk = 0, used = 0, cap = 0;
     int         rc;
 
     *n = 0;
     if (plen == 0 || plen > 511)
         return WEFT_EINVAL;
-    /* The keys first, copied (a delete moves the entries under a
-     * cursor), each behind its length; then one delete each. */
     if ((rc = mdb_cursor_open(t->txn, t->s->dbi[tab], &c)) != 0)
         return lmdb_err(rc);
+    /* After mdb_cursor_del the cursor stands on the next entry, which
+     * MDB_NEXT then returns (LMDB's C_DEL): no search per key. */
     rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && nk < max && k.mv_size >= plen
+    while (rc == 0 && *n < max && k.mv_size >= plen
         && memcmp(k.mv_data, prefix, plen) == 0) {
-        if (used + 2 + k.mv_size > cap) {
-            size_t   nc = cap ? cap * 2 : 16384;
-            uint8_t *p;
-
-            while (nc < used + 2 + k.mv_size)
-                nc *= 2;
-            if ((p = realloc(keys, nc)) == NULL) {
-                rc = ENOMEM;
-                break;
-            }
-            keys = p;
-            cap = nc;
-        }
-        keys[used] = (uint8_t) (k.mv_size >> 8);
-        keys[used + 1] = (uint8_t) k.mv_size;
-        memcpy(keys + used + 2, k.mv_data, k.mv_size);
-        used += 2 + k.mv_size;
-        nk++;
+        if ((rc = mdb_cursor_del(c, 0)) != 0)
+            break;
+        (*n)++;
         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close(c);
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        free(keys);
-        return lmdb_err(rc);
-    }
-    rc = 0;
-    for (size_t off = 0; rc == 0 && off < used;) {
-        MDB_val dk
-            = { (size_t) keys[off] << 8 | keys[off + 1], keys + off + 2 };
-
-        off += 2 + dk.mv_size;
-        if ((rc = mdb_del(t->txn, t->s->dbi[tab], &dk, NULL)) == 0)
-            (*n)++;
-    }
-    free(keys);
-    return lmdb_err(rc);
+    return rc == 0 || rc == MDB_NOTFOUND ? WEFT_OK : lmdb_err(rc);
 }
 
 weft_err
