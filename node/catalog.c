@@ -208,7 +208,7 @@ cur_put(store_txn *t, const char *id, const void *env, size_t n, const pv *sum)
     uint8_t     acc[64], h[64];
     store_val   old;
     weft_err    err;
-    bool        fresh = true;
+    bool        fresh = true, same;
     char        was[16] = "";
     pv_arena   *a = NULL;
     pv         *s = NULL;
@@ -231,12 +231,13 @@ cur_put(store_txn *t, const char *id, const void *env, size_t n, const pv *sum)
     entry_hash(id, env, n, h);
     add512(acc, h, false);
     /* Watchers learn of it once it is stored: the note is in this txn.
-     * A summary signed again as it was (renewal) is no news to them. */
+     * A summary signed again as it was (renewal) is no news to them, nor
+     * to the index (it holds nothing of seqs and times). */
+    same = s != NULL && same_but_times(s, sum);
     if ((err = store_put(t, STORE_META, "digest", 6, acc, 64))
         || (fresh && (err = count_add(t, id, 1)))
-        || (!same_but_times(s, sum)
-            && (err = watch_note(t, id, fresh ? NULL : was, status)))
-        || (err = index_put(t, s, sum)))
+        || (!same && (err = watch_note(t, id, fresh ? NULL : was, status)))
+        || (!same && (err = index_put(t, s, sum))))
         goto done;
     err = store_put(t, STORE_CUR, id, strlen(id), env, n);
 done:
