@@ -1,25 +1,27 @@
 /*
- * index.c: the search index in LMDB (index.h has the tables). What a
- * summary puts in it:
+ * index.c: the search index in LMDB (index.h has the tables;
+ * docs/query.md, "The index", the design). What a summary puts in it,
+ * under logical keys:
  *
- *   TERM  each word of the name (and of the id's name part), tags, schema
+ *   't'   each word of the name (and of the id's name part), tags, schema
  *         names, field names and description (query_tokens: lowercased,
  *         cut at QUERY_WORD_MAX), and each pair of words in a row in one
  *         text (byte 1 and "customer 360": a two-word phrase), with its
- *         count in
- *         each field (3 bytes:
- *         name, tags, schemas, fields in 4 bits each, description in 8;
- *         counts above those saturate);
- *   POST  'd' domain, 'o' owner, 'c' classification, 's' status, 't' tag,
+ *         count in each field (name, tags, schemas, fields up to 15,
+ *         description up to 255; more saturate);
+ *   'p'   'd' domain, 'o' owner, 'c' classification, 's' status, 't' tag,
  *         'i' interface, 'f' format, 'p' field: the value lowercased (a
  *         key over IX_KEY_PLAIN bytes is the kind in upper case and the
  *         value's BLAKE2b, 16 bytes); 'x' and the BLAKE2b of the words of
  *         the name, the id and the id's name part (exact matches); 'n', a
  *         metric's digit and the figure as 8 bytes that sort like the
- *         number; 'v' and a verdict's digit (2 quarantined, 3 rejected);
- *   DOCS  docno + the length in words of each field (BM25);
+ *         number;
+ *
+ * both kept in segments (below); and, in POST, 'v' and a verdict's digit
+ * (2 quarantined, 3 rejected);
+ *   DOCS  docno, the length in words of each field (BM25), its birth;
  *   META  "ix_version", "ix_next" (the next docno), "ix_len" (the total
- *         length of each field over every document).
+ *         length of each field over every document), "ix_segs".
  */
 #include "node/index.h"
 
@@ -30,17 +32,19 @@
 #include <string.h>
 #include <time.h>
 
-#define IX_KEY_PLAIN 200        /* longer POST keys are hashed */
-#define IX_TEXTS_MAX 256        /* texts per field, as query_match reads them */
-#define IX_DOCS_REC  20         /* docno, 5 lengths, birth, 2 spare bytes */
-#define IX_SEGS_MAX  64         /* segments listed, a hard bound */
-#define IX_FANIN     4          /* segments of one size class merged in one */
-#define IX_STEP_MAX  (1u << 20) /* postings read in one turn of a merge */
+#define IX_KEY_PLAIN 200 /* longer POST keys are hashed */
+#define IX_TEXTS_MAX 256 /* texts per field, as query_match reads them */
+#define IX_DOCS_REC  20  /* docno, 5 lengths, birth, 2 spare bytes */
+/* Segments listed at most: a commit at the bound first finishes the
+ * merging due. */
+#define IX_SEGS_MAX 256
+#define IX_FANIN    4          /* segments of one size class merged in one */
+#define IX_STEP_MAX (1u << 18) /* postings read in one turn of a merge */
 
 /* Sizes a test build (tests/index_test) makes small, to see many blocks,
  * segments and merges under way. */
 #ifndef IX_BATCH_MAX
-#define IX_BATCH_MAX 262144 /* postings gathered before they are written */
+#define IX_BATCH_MAX 131072 /* postings gathered before they are written */
 #endif
 #ifndef IX_BLOCK
 #define IX_BLOCK 960 /* bytes of postings in one value */
@@ -866,13 +870,12 @@ typedef struct ixbatch {
     size_t    runcap;
 } ixbatch;
 
-static const ixbatch *sort_b; /* for key_cmp: the loop thread's */
-
 static int
-key_cmp(const void *x, const void *y)
+key_cmp(const void *x, const void *y, void *ctx)
 {
-    const ixkey *a = &sort_b->k[*(const uint32_t *) x];
-    const ixkey *b = &sort_b->k[*(const uint32_t *) y];
+    const ixbatch *sort_b = ctx;
+    const ixkey   *a = &sort_b->k[*(const uint32_t *) x];
+    const ixkey   *b = &sort_b->k[*(const uint32_t *) y];
 
     return lkey_cmp(
         sort_b->keys + a->koff, a->klen, sort_b->keys + b->koff, b->klen);
@@ -1010,9 +1013,8 @@ flush(store_txn *t, void *ctx)
         err = WEFT_ENOMEM;
     for (i = 0; err == WEFT_OK && i < b->nk; i++)
         order[i] = (uint32_t) i;
-    sort_b = b;
     if (err == WEFT_OK && b->nk > 1)
-        qsort(order, b->nk, sizeof(*order), key_cmp);
+        qsort_r(order, b->nk, sizeof(*order), key_cmp, b);
     for (i = 0; err == WEFT_OK && i < b->nk; i++) {
         const ixkey *k = &b->k[order[i]];
         size_t       j = 0;
@@ -1061,6 +1063,19 @@ flush(store_txn *t, void *ctx)
     b->first = b->next;
     b->gen = b->sg.next;
     return err;
+}
+
+static ixbatch *batch_of(store_txn *t, weft_err *err);
+
+/* flush_new writes t's batch (made if it has none: a rebuild of an empty
+ * catalog still writes the index's totals). */
+static weft_err
+flush_new(store_txn *t)
+{
+    weft_err err = WEFT_OK;
+    ixbatch *b = batch_of(t, &err);
+
+    return b == NULL ? err : flush(t, b);
 }
 
 static ixbatch *
@@ -1351,6 +1366,9 @@ typedef struct msrc {
 } msrc;
 
 #define ME_KEY(m, i) ((m)->keys + (m)->e[i].koff)
+#define MSRC_STOP                                                              \
+    (-1) /* msrc_cb: at a key's start, enough read (no                         \
+          * weft_err is negative) */
 
 static int
 msrc_cb(void *ctx, store_val k, store_val v)
@@ -1361,14 +1379,14 @@ msrc_cb(void *ctx, store_val k, store_val v)
     gather         g = { NULL, 0, &m->l, m->dead, m->ndead };
     weft_err       err;
 
-    if (k.n < 4 + 2 + 5 || k.p[k.n - 5] != 0)
+    if (k.n < 4 + 2 + 5 || k.n - 9 > IX_LKEY_MAX || k.p[k.n - 5] != 0)
         return WEFT_ESTORE;
     nl = k.n - 9;
     if (m->ne == 0 || m->e[m->ne - 1].klen != nl
         || memcmp(ME_KEY(m, m->ne - 1), L, nl) != 0) {
         if (m->ne > 0 && m->l.n >= m->quota) {
             m->stopped = true;
-            return 1;
+            return MSRC_STOP;
         }
         if (!grow(&m->e, &m->cape, m->ne + 1, sizeof(*m->e), 256)
             || !grow(&m->keys, &m->kcap, m->kused + nl, 1, 16384))
@@ -1432,7 +1450,7 @@ merge_step(
         }
         rc = (int) store_range(
             t, seg_table(m->s), from, 4, from, fl, msrc_cb, m);
-        if (rc != 0 && rc != 1)
+        if (rc != 0 && rc != MSRC_STOP)
             err = (weft_err) rc;
     }
     if (err == WEFT_OK && (runs = malloc(ns * sizeof(*runs))) == NULL)
@@ -1534,14 +1552,16 @@ level(const ixseg *s)
  * choose picks the segments to merge next, [*first, *first + *count):
  * none while a merge is under way; one mostly dead, alone; else the
  * youngest IX_FANIN neighbours of one size class; else, with more than
- * IX_SEGS_SOFT segments (IX_SEGS_IDLE when idle: fewer segments, faster
- * searches), the IX_FANIN neighbours with the fewest postings.
+ * IX_SEGS_SOFT segments, the IX_FANIN neighbours with the fewest postings;
+ * and when idle, with more than IX_SEGS_IDLE (fewer segments, faster
+ * searches), the same among neighbours of like sizes.
  */
 static bool
 choose(const ixsegs *sg, bool idle, size_t *first, size_t *count)
 {
     size_t   n = sg->n, best = SIZE_MAX;
     uint64_t least = UINT64_MAX;
+    bool     must;
 
     if (n >= IX_SEGS_MAX) /* no room for the new one */
         return false;
@@ -1569,18 +1589,27 @@ choose(const ixsegs *sg, bool idle, size_t *first, size_t *count)
     }
     if (n <= (idle ? IX_SEGS_IDLE : IX_SEGS_SOFT))
         return false;
+    /* Past IX_SEGS_SOFT, the neighbours with the fewest postings. Idle
+     * (past IX_SEGS_IDLE), the same among neighbours of like sizes: none
+     * more than IX_FANIN times the others together, or a big segment
+     * would be merged again with every few small ones. */
+    must = n > IX_SEGS_SOFT;
     for (size_t i = 0; i + IX_FANIN <= n; i++) {
-        uint64_t sum = 0;
+        uint64_t sum = 0, most = 0;
 
-        for (size_t j = i; j < i + IX_FANIN; j++)
+        for (size_t j = i; j < i + IX_FANIN; j++) {
             sum += sg->s[j].posts;
+            most = sg->s[j].posts > most ? sg->s[j].posts : most;
+        }
+        if (!must && most > IX_FANIN * (sum - most))
+            continue;
         if (sum < least) {
             least = sum;
             best = i;
         }
     }
     *first = best;
-    return true;
+    return best != SIZE_MAX;
 }
 
 /* start makes segments [first, first + count) the sources of a merge
@@ -1700,6 +1729,14 @@ index_merge(node *n, bool *more)
     weft_err   err;
 
     *more = false;
+    /* A look in a read transaction first: a node with nothing to merge
+     * takes no writer's lock every tick. */
+    if ((err = store_begin(n->st, false, &t)) != WEFT_OK)
+        return err;
+    err = segs_load(t, &sg);
+    store_abort(t);
+    if (err != WEFT_OK || !pending(&sg, true))
+        return err;
     if ((err = store_begin(n->st, true, &t)) != WEFT_OK)
         return err;
     if ((err = segs_load(t, &sg)) != WEFT_OK || !pending(&sg, true)) {
@@ -1784,7 +1821,7 @@ index_check(node *n, bool force)
     }
     be32(ver, INDEX_VERSION);
     if ((err = store_each(r.t, STORE_CUR, NULL, 0, false, rebuild_cur, &r))
-        || (err = flush(r.t, batch_of(r.t, &err)))
+        || (err = flush_new(r.t))
         || (err = store_each(r.t, STORE_VERD, NULL, 0, false, rebuild_verd, &r))
         || (err = store_put(r.t, STORE_META, "ix_version", 10, ver, 4)))
         goto fail;
@@ -1965,7 +2002,8 @@ prefix_cb(void *ctx, store_val k, store_val v)
 
     if (k.n < 4 + 2 + 5 || k.p[k.n - 5] != 0)
         return 0;
-    nl = k.n - 9;
+    if ((nl = k.n - 9) > IX_LKEY_MAX)
+        return WEFT_ESTORE;
     if (!visible(&p->v->sg, p->seg, L, nl))
         return 0;
     if (p->g.l != NULL && (nl != p->nlast || memcmp(L, p->last, nl) != 0)) {
@@ -2039,6 +2077,8 @@ ix_prefix(store_txn *t, const char *p, uint64_t *bits, size_t nw, ix_list *l)
     pg.v = &v;
     pg.start = start;
     for (size_t i = 0; err == WEFT_OK && i < v.sg.n; i++) {
+        if (v.sg.s[i].role == SEG_GONE)
+            continue;
         pg.seg = i;
         pg.g = (gather) { bits, nw, l, NULL, 0 };
         pg.nlast = 0;
@@ -2155,6 +2195,8 @@ ix_cmp(store_txn *t, const char *metric, const char *op, double num,
         return err;
     r.v = &v;
     for (size_t i = 0; err == WEFT_OK && i < v.sg.n; i++) {
+        if (v.sg.s[i].role == SEG_GONE)
+            continue;
         r.seg = i;
         r.g = (gather) { bits, nw, NULL, NULL, 0 };
         if ((err = view_gather(&v, i, &r.g)) != WEFT_OK)
@@ -2338,7 +2380,8 @@ facet_cb(void *ctx, store_val k, store_val v)
 
     if (k.n < 4 + 3 + 5 || k.p[k.n - 5] != 0)
         return 0;
-    nl = k.n - 9;
+    if ((nl = k.n - 9) > IX_LKEY_MAX)
+        return WEFT_ESTORE;
     if (!visible(&f->v->sg, f->seg, L, nl))
         return 0;
     if (nl != f->nlast || memcmp(L, f->last, nl) != 0) { /* a new value */
@@ -2393,6 +2436,8 @@ ix_facet(store_txn *t, const char *key, const uint64_t *match, size_t nw,
     for (size_t i = 0; err == WEFT_OK && i < v.sg.n; i++) {
         gather g = { NULL, 0, NULL, NULL, 0 };
 
+        if (v.sg.s[i].role == SEG_GONE)
+            continue;
         if ((err = view_gather(&v, i, &g)) != WEFT_OK)
             break;
         f.seg = i;

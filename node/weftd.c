@@ -646,8 +646,9 @@ renew_cb(uv_timer_t *h)
  * nothing else to do is done here in turns, MERGE_TURN_MS apart, checked
  * for every MERGE_TICK_MS.
  */
-#define MERGE_TICK_MS 250
-#define MERGE_TURN_MS 2
+#define MERGE_TICK_MS  250
+#define MERGE_TURN_MS  2
+#define MERGE_RETRY_MS 30000 /* after a failure (logged) */
 
 static void
 merge_cb(uv_timer_t *h)
@@ -657,9 +658,13 @@ merge_cb(uv_timer_t *h)
     weft_err err = index_merge(n, &more);
 
     if (err != WEFT_OK)
-        log_msg(LOG_WARN, "merging the search index: %s (tried again later)",
-            weft_strerror(err));
-    uv_timer_start(h, merge_cb, more ? MERGE_TURN_MS : MERGE_TICK_MS, 0);
+        log_msg(LOG_WARN, "merging the search index: %s (tried again in %d s)",
+            weft_strerror(err), MERGE_RETRY_MS / 1000);
+    uv_timer_start(h, merge_cb,
+        err != WEFT_OK ? MERGE_RETRY_MS
+            : more     ? MERGE_TURN_MS
+                       : MERGE_TICK_MS,
+        0);
 }
 
 /* run_failed says why run() could not start, stops what it started,
