@@ -61,6 +61,9 @@
 #ifndef IX_MERGE_STEP
 #define IX_MERGE_STEP 65536 /* merge work per commit, besides 2 per posting */
 #endif
+#ifndef IX_DROP_COST
+#define IX_DROP_COST 16 /* a key of a merged segment deleted, in postings */
+#endif
 #ifndef IX_IDLE_STEP
 #define IX_IDLE_STEP 32768 /* merge work per index_merge call */
 #endif
@@ -1706,8 +1709,12 @@ merge_work(store_txn *t, ixsegs *sg, uint64_t budget, bool idle)
             else if (sg->s[i].role == SEG_DST)
                 merging = i;
         if (gone != SIZE_MAX) {
-            err = drop(t, sg, gone, budget, &n);
-            used = n;
+            /* A key deleted costs as IX_DROP_COST postings merged: it
+             * copies its page into the transaction (LMDB keeps that
+             * memory), as many deleted keys share a page as merged
+             * postings fill one. */
+            err = drop(t, sg, gone, budget / IX_DROP_COST + 1, &n);
+            used = (uint64_t) n * IX_DROP_COST;
         } else if (merging != SIZE_MAX) {
             if ((err = merge_step(t, sg, budget, &used, &done)) == WEFT_OK
                 && done)
