@@ -546,6 +546,21 @@ lkey_cmp(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
     return c ? c : na < nb ? -1 : na > nb;
 }
 
+/* lkey_of finds the logical key L (at least min bytes) in a block's key
+ * k: 1; 0 when k has another shape; -1 when it is longer than a logical
+ * key can be (a damaged store). */
+static int
+lkey_of(store_val k, size_t min, const uint8_t **L, size_t *nl)
+{
+    if (k.n < 9 + min || k.p[k.n - 5] != 0)
+        return 0;
+    if (k.n - 9 > IX_LKEY_MAX)
+        return -1;
+    *L = k.p + 4;
+    *nl = k.n - 9;
+    return 1;
+}
+
 /* put_list writes the n postings p (ascending docnos) of logical key L
  * as blocks of segment num at the end of table tab. */
 static weft_err
@@ -1377,14 +1392,13 @@ static int
 msrc_cb(void *ctx, store_val k, store_val v)
 {
     msrc          *m = ctx;
-    const uint8_t *L = k.p + 4;
+    const uint8_t *L;
     size_t         nl;
     gather         g = { NULL, 0, &m->l, m->dead, m->ndead };
     weft_err       err;
 
-    if (k.n < 4 + 2 + 5 || k.n - 9 > IX_LKEY_MAX || k.p[k.n - 5] != 0)
+    if (lkey_of(k, 2, &L, &nl) != 1)
         return WEFT_ESTORE;
-    nl = k.n - 9;
     if (m->ne == 0 || m->e[m->ne - 1].klen != nl
         || memcmp(ME_KEY(m, m->ne - 1), L, nl) != 0) {
         if (m->ne > 0 && m->l.n >= m->quota) {
@@ -2003,14 +2017,13 @@ static int
 prefix_cb(void *ctx, store_val k, store_val v)
 {
     pgather       *p = ctx;
-    const uint8_t *L = k.p + 4;
+    const uint8_t *L;
     size_t         nl;
     weft_err       err;
+    int            shape = lkey_of(k, 2, &L, &nl);
 
-    if (k.n < 4 + 2 + 5 || k.p[k.n - 5] != 0)
-        return 0;
-    if ((nl = k.n - 9) > IX_LKEY_MAX)
-        return WEFT_ESTORE;
+    if (shape <= 0)
+        return shape < 0 ? WEFT_ESTORE : 0;
     if (!visible(&p->v->sg, p->seg, L, nl))
         return 0;
     if (p->g.l != NULL && (nl != p->nlast || memcmp(L, p->last, nl) != 0)) {
@@ -2379,16 +2392,15 @@ static int
 facet_cb(void *ctx, store_val k, store_val v)
 {
     facetw        *f = ctx;
-    const uint8_t *L = k.p + 4, *p = v.p, *end = v.p + v.n;
+    const uint8_t *L, *p = v.p, *end = v.p + v.n;
     size_t         nl;
     uint32_t       doc = 0, x;
     bool           first = true;
     gather         g = { NULL, 0, NULL, f->dead, f->ndead };
+    int            shape = lkey_of(k, 3, &L, &nl);
 
-    if (k.n < 4 + 3 + 5 || k.p[k.n - 5] != 0)
-        return 0;
-    if ((nl = k.n - 9) > IX_LKEY_MAX)
-        return WEFT_ESTORE;
+    if (shape <= 0)
+        return shape < 0 ? WEFT_ESTORE : 0;
     if (!visible(&f->v->sg, f->seg, L, nl))
         return 0;
     if (nl != f->nlast || memcmp(L, f->last, nl) != 0) { /* a new value */
