@@ -714,11 +714,7 @@ cmd_status(cli *c, int argc, char **argv)
         (long long) pv_getint(rep, "index_bytes", 0),
         (long long) pv_getint(rep, "index_segments", 0),
         pv_getint(rep, "index_segments", 0) == 1 ? "" : "s",
-        pv_get(rep, "index_merging")
-                && pv_get(rep, "index_merging")->type == PV_BOOL
-                && pv_get(rep, "index_merging")->u.b
-            ? ", merging"
-            : "",
+        pv_getbool(rep, "index_merging") ? ", merging" : "",
         pv_getstr(rep, "catalog_digest"),
         (long long) pv_getint(rep, "uptime_s", 0), pv_getstr(rep, "data"),
         pv_getstr(rep, "version"));

@@ -89,14 +89,6 @@ sample(writer *w, const char *name, const char *lname, const char *lval,
     W(w, " %lld\n", v);
 }
 
-static bool
-truth(const pv *m, const char *key)
-{
-    const pv *v = pv_get(m, key);
-
-    return v != NULL && v->type == PV_BOOL && v->u.b;
-}
-
 static void
 node_part(writer *w, const pv *st)
 {
@@ -131,7 +123,7 @@ domain_rows(writer *w, const pv *doms, const char *name, const char *key,
 {
     for (uint32_t i = 0; doms != NULL && i < doms->u.a.n; i++) {
         const pv *d = doms->u.a.v[i];
-        int64_t   v = boolean ? truth(d, key) : pv_getint(d, key, -1);
+        int64_t   v = boolean ? pv_getbool(d, key) : pv_getint(d, key, -1);
 
         if (skip_negative && v < 0)
             continue;

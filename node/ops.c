@@ -132,15 +132,6 @@ op_get(node *n, const pv *req, reply *r, weft_diag *d)
     return pv_set(r->a, r->m, "product", item);
 }
 
-/* flag reads an optional boolean field. */
-static bool
-flag(const pv *req, const char *key)
-{
-    const pv *v = pv_get(req, key);
-
-    return v != NULL && v->type == PV_BOOL && v->u.b;
-}
-
 static weft_err
 op_search(node *n, const pv *req, reply *r, weft_diag *d)
 {
@@ -173,7 +164,7 @@ op_search(node *n, const pv *req, reply *r, weft_diag *d)
             len ? " " : "", words->u.a.v[i]->u.s.p);
     }
     if (items == NULL
-        || (flag(req, "facets") && (facets = pv_map(r->a)) == NULL))
+        || (pv_getbool(req, "facets") && (facets = pv_map(r->a)) == NULL))
         return WEFT_ENOMEM;
     if (pv_getint(req, "limit", 0) < 0)
         return weft_diagf(d, WEFT_EINVAL, "search: 'limit' must be >= 0");
@@ -185,8 +176,8 @@ op_search(node *n, const pv *req, reply *r, weft_diag *d)
         limit = QUERY_RESULTS_MAX;
     t0 = weft_now_us();
     err = query_search(n, r->a, text, arg(req, "domain"),
-        (flag(req, "all") ? QUERY_ALL : 0)
-            | (flag(req, "explain") ? QUERY_EXPLAIN : 0),
+        (pv_getbool(req, "all") ? QUERY_ALL : 0)
+            | (pv_getbool(req, "explain") ? QUERY_EXPLAIN : 0),
         limit, items, &total, facets, d);
     stats_query(n, weft_now_us() - t0); /* weft_query_duration_seconds */
     if (err == WEFT_EINVAL) {
@@ -256,7 +247,7 @@ op_lineage(node *n, const pv *req, reply *r, weft_diag *d)
 {
     const char *id = arg(req, "id");
     int64_t     depth = pv_getint(req, "depth", 3);
-    bool        up = flag(req, "up"), down = flag(req, "down");
+    bool        up = pv_getbool(req, "up"), down = pv_getbool(req, "down");
     pv         *out = pv_map(r->a);
     weft_err    err;
 

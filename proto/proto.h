@@ -127,6 +127,9 @@ const char *pv_getstr(const pv *m, const char *key);
 /* pv_getint returns the integer at key, or def if absent or not an int. */
 int64_t pv_getint(const pv *m, const char *key, int64_t def);
 
+/* pv_getbool is true when key holds the boolean true. */
+bool pv_getbool(const pv *m, const char *key);
+
 /* pv_copy deep-copies v into arena a; NULL when a is full. */
 pv *pv_copy(pv_arena *a, const pv *v);
 

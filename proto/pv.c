@@ -348,6 +348,14 @@ pv_getint(const pv *m, const char *key, int64_t def)
     return v != NULL && v->type == PV_INT ? v->u.i : def;
 }
 
+bool
+pv_getbool(const pv *m, const char *key)
+{
+    const pv *v = pv_get(m, key);
+
+    return v != NULL && v->type == PV_BOOL && v->u.b;
+}
+
 pv *
 pv_copy(pv_arena *a, const pv *v)
 {
