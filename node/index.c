@@ -587,13 +587,16 @@ put_list(store_txn *t, store_table tab, uint32_t num, const uint8_t *L,
     return err;
 }
 
-/* A list of postings being read: bits and/or the list l. */
+/* A list of postings being read: into bits (nw words) and/or the list
+ * l; or counted, those in match (nw words). */
 typedef struct gather {
     uint64_t       *bits;
     size_t          nw;
     ix_list        *l;
     const uint32_t *dead; /* the segment's dead docnos, ascending */
     size_t          ndead;
+    const uint64_t *match;
+    uint64_t        count;
 } gather;
 
 static int
@@ -651,6 +654,9 @@ decode(gather *g, const uint8_t *v, size_t n, bool tf)
             continue;
         if (g->bits != NULL && doc / 64 < g->nw)
             g->bits[doc / 64] |= (uint64_t) 1 << (doc % 64);
+        if (g->match != NULL && doc / 64 < g->nw
+            && (g->match[doc / 64] >> (doc % 64) & 1))
+            g->count++;
         if (out != NULL) {
             out->doc = doc;
             if (tf)
@@ -799,15 +805,21 @@ dead_key(uint8_t k[5], uint32_t num)
     be32(k + 1, num);
 }
 
+/* The docnos of a dead list, read into one growing array. */
+typedef struct deadl {
+    uint32_t *d;
+    size_t    n, cap;
+} deadl;
+
 static int
 dead_cb(void *ctx, const uint8_t *vals, size_t n)
 {
-    ix_list *l = ctx; /* docnos only */
+    deadl *l = ctx;
 
-    if (list_grow(l, n))
+    if (!grow(&l->d, &l->cap, l->n + n, sizeof(*l->d), 64))
         return WEFT_ENOMEM;
     for (size_t i = 0; i < n; i++)
-        l->p[l->n++].doc = rd32(vals + 4 * i);
+        l->d[l->n++] = rd32(vals + 4 * i);
     return 0;
 }
 
@@ -815,27 +827,21 @@ dead_cb(void *ctx, const uint8_t *vals, size_t n)
 static weft_err
 dead_load(store_txn *t, const ixseg *s, uint32_t **out, size_t *n)
 {
-    ix_list  l = { NULL, 0, 0 };
+    deadl    l = { NULL, 0, 0 };
     uint8_t  k[5];
-    weft_err err;
+    weft_err err = WEFT_OK;
 
-    *out = NULL;
-    *n = 0;
-    if (s->dead == 0)
-        return WEFT_OK;
-    dead_key(k, s->num);
-    if ((err = store_dup_each(t, STORE_POST, k, 5, dead_cb, &l)) == WEFT_OK
-        && l.n > 0) {
-        uint32_t *d = malloc(l.n * sizeof(*d));
-
-        if (d == NULL)
-            err = WEFT_ENOMEM;
-        for (size_t i = 0; d && i < l.n; i++)
-            d[i] = l.p[i].doc;
-        *out = d;
-        *n = d ? l.n : 0;
+    if (s->dead > 0) {
+        dead_key(k, s->num);
+        if ((err = store_dup_each(t, STORE_POST, k, 5, dead_cb, &l)))
+            l.n = 0;
     }
-    free(l.p);
+    if (l.n == 0) {
+        free(l.d);
+        l.d = NULL;
+    }
+    *out = l.d;
+    *n = l.n;
     return err;
 }
 
@@ -1394,7 +1400,7 @@ msrc_cb(void *ctx, store_val k, store_val v)
     msrc          *m = ctx;
     const uint8_t *L;
     size_t         nl;
-    gather         g = { NULL, 0, &m->l, m->dead, m->ndead };
+    gather         g = { NULL, 0, &m->l, m->dead, m->ndead, NULL, 0 };
     weft_err       err;
 
     if (lkey_of(k, 2, &L, &nl) != 1)
@@ -1953,7 +1959,7 @@ read_key(store_txn *t, const uint8_t *L, size_t nl, uint64_t *bits, size_t nw,
     if ((err = view_open(t, &v)) != WEFT_OK)
         return err;
     for (size_t i = 0; err == WEFT_OK && i < v.sg.n; i++) {
-        gather g = { bits, nw, l, NULL, 0 };
+        gather g = { bits, nw, l, NULL, 0, NULL, 0 };
         blocks b = { &g, 5 + nl, L[0] == 't' };
 
         if (!visible(&v.sg, i, L, nl)
@@ -2013,6 +2019,20 @@ typedef struct pgather {
     size_t  nruns, caprun;
 } pgather;
 
+/* run_end ends the run of postings in progress, if it holds any. */
+static weft_err
+run_end(pgather *p)
+{
+    size_t at = p->g.l->n - p->start;
+
+    if (at == 0 || (p->nruns > 0 && p->runs[p->nruns - 1] == at))
+        return WEFT_OK;
+    if (!grow(&p->runs, &p->caprun, p->nruns + 1, sizeof(*p->runs), 16))
+        return WEFT_ENOMEM;
+    p->runs[p->nruns++] = at;
+    return WEFT_OK;
+}
+
 static int
 prefix_cb(void *ctx, store_val k, store_val v)
 {
@@ -2027,14 +2047,8 @@ prefix_cb(void *ctx, store_val k, store_val v)
     if (!visible(&p->v->sg, p->seg, L, nl))
         return 0;
     if (p->g.l != NULL && (nl != p->nlast || memcmp(L, p->last, nl) != 0)) {
-        /* a new key: the run before it ends */
-        if (p->nlast > 0 && p->g.l->n > p->start
-            && (p->nruns == 0
-                || p->runs[p->nruns - 1] < p->g.l->n - p->start)) {
-            if (!grow(&p->runs, &p->caprun, p->nruns + 1, sizeof(*p->runs), 16))
-                return WEFT_ENOMEM;
-            p->runs[p->nruns++] = p->g.l->n - p->start;
-        }
+        if ((err = run_end(p)) != WEFT_OK) /* a new key */
+            return (int) err;
         memcpy(p->last, L, nl);
         p->nlast = nl;
     }
@@ -2100,7 +2114,7 @@ ix_prefix(store_txn *t, const char *p, uint64_t *bits, size_t nw, ix_list *l)
         if (v.sg.s[i].role == SEG_GONE)
             continue;
         pg.seg = i;
-        pg.g = (gather) { bits, nw, l, NULL, 0 };
+        pg.g = (gather) { bits, nw, l, NULL, 0, NULL, 0 };
         pg.nlast = 0;
         if ((err = view_gather(&v, i, &pg.g)) != WEFT_OK)
             break;
@@ -2109,14 +2123,8 @@ ix_prefix(store_txn *t, const char *p, uint64_t *bits, size_t nw, ix_list *l)
         memcpy(pre + 5, p, pl);
         err = store_range(
             t, seg_table(&v.sg.s[i]), pre, 5 + pl, pre, 5 + pl, prefix_cb, &pg);
-        /* the segment's last run */
-        if (err == WEFT_OK && l != NULL && l->n > start
-            && (pg.nruns == 0 || pg.runs[pg.nruns - 1] < l->n - start)) {
-            if (!grow(&pg.runs, &pg.caprun, pg.nruns + 1, sizeof(*pg.runs), 16))
-                err = WEFT_ENOMEM;
-            else
-                pg.runs[pg.nruns++] = l->n - start;
-        }
+        if (err == WEFT_OK && l != NULL) /* the segment's last run */
+            err = run_end(&pg);
     }
     view_close(&v);
     if (err == WEFT_OK && l != NULL && pg.nruns >= 2)
@@ -2218,7 +2226,7 @@ ix_cmp(store_txn *t, const char *metric, const char *op, double num,
         if (v.sg.s[i].role == SEG_GONE)
             continue;
         r.seg = i;
-        r.g = (gather) { bits, nw, NULL, NULL, 0 };
+        r.g = (gather) { bits, nw, NULL, NULL, 0, NULL, 0 };
         if ((err = view_gather(&v, i, &r.g)) != WEFT_OK)
             break;
         be32(pre, v.sg.s[i].num);
@@ -2266,7 +2274,7 @@ weft_err
 ix_verdict(store_txn *t, int sev, uint64_t *bits, size_t nw)
 {
     uint8_t k[2] = { 'v', (uint8_t) ('0' + sev) };
-    gather  g = { bits, nw, NULL, NULL, 0 };
+    gather  g = { bits, nw, NULL, NULL, 0, NULL, 0 };
 
     return store_dup_each(t, STORE_POST, k, 2, dup_bits_cb, &g);
 }
@@ -2392,11 +2400,10 @@ static int
 facet_cb(void *ctx, store_val k, store_val v)
 {
     facetw        *f = ctx;
-    const uint8_t *L, *p = v.p, *end = v.p + v.n;
+    const uint8_t *L;
     size_t         nl;
-    uint32_t       doc = 0, x;
-    bool           first = true;
-    gather         g = { NULL, 0, NULL, f->dead, f->ndead };
+    gather         g = { NULL, f->nw, NULL, f->dead, f->ndead, f->match, 0 };
+    weft_err       err;
     int            shape = lkey_of(k, 3, &L, &nl);
 
     if (shape <= 0)
@@ -2413,15 +2420,9 @@ facet_cb(void *ctx, store_val k, store_val v)
         memcpy(f->last, L, nl);
         f->nlast = nl;
     }
-    while (p < end) {
-        if (!get_var(&p, end, &x))
-            return WEFT_ESTORE;
-        doc = first ? x : doc + x;
-        first = false;
-        if (doc / 64 < f->nw && (f->match[doc / 64] >> (doc % 64) & 1)
-            && !(f->ndead && is_dead(&g, doc)))
-            f->f[f->n - 1].c++;
-    }
+    if ((err = decode(&g, v.p, v.n, false)) != WEFT_OK)
+        return (int) err;
+    f->f[f->n - 1].c += g.count;
     return 0;
 }
 
@@ -2453,7 +2454,7 @@ ix_facet(store_txn *t, const char *key, const uint64_t *match, size_t nw,
     f.match = match;
     f.nw = nw;
     for (size_t i = 0; err == WEFT_OK && i < v.sg.n; i++) {
-        gather g = { NULL, 0, NULL, NULL, 0 };
+        gather g = { NULL, 0, NULL, NULL, 0, NULL, 0 };
 
         if (v.sg.s[i].role == SEG_GONE)
             continue;
