@@ -273,7 +273,7 @@ bundle_import(node *n, const uint8_t *p, size_t len, uint64_t *added,
         err = catalog_accept(n, t, a, sums[i], (const uint8_t *) env->u.s.p,
             env->u.s.len,
             desc->type == PV_BIN ? (const uint8_t *) desc->u.s.p : NULL,
-            desc->u.s.len, &add, d);
+            desc->u.s.len, NULL, &add, d);
         if (err != WEFT_OK) {
             store_abort(t);
             goto done;

@@ -200,9 +200,11 @@ same_but_times(const pv *old, const pv *new)
 }
 
 /* cur_put makes env (summary sum) the current summary of id and
- * updates the digest, the domain's product count and the search index. */
+ * updates the digest, the domain's product count and the search index
+ * (ix: sum's words and keys found ahead, or NULL). */
 static weft_err
-cur_put(store_txn *t, const char *id, const void *env, size_t n, const pv *sum)
+cur_put(store_txn *t, const char *id, const void *env, size_t n, const pv *sum,
+    const index_doc *ix)
 {
     const char *status = pv_getstr(sum, "status");
     uint8_t     acc[64], h[64];
@@ -237,7 +239,7 @@ cur_put(store_txn *t, const char *id, const void *env, size_t n, const pv *sum)
     if ((err = store_put(t, STORE_META, "digest", 6, acc, 64))
         || (fresh && (err = count_add(t, id, 1)))
         || (!same && (err = watch_note(t, id, fresh ? NULL : was, status)))
-        || (!same && (err = index_put(t, s, sum))))
+        || (!same && (err = index_put(t, s, sum, ix))))
         goto done;
     err = store_put(t, STORE_CUR, id, strlen(id), env, n);
 done:
@@ -657,7 +659,7 @@ sign_store(node *n, store_txn *t, pv_arena *a, pv *sum, pv **out, bool *dirty,
         goto done;
     }
     *dirty = true;
-    if ((err = cur_put(t, id, env.p, env.len, sum))
+    if ((err = cur_put(t, id, env.p, env.len, sum, NULL))
         || (err = due_lower(n, t, pv_getint(sum, "expires", 0)))
         || (err = gov_record(n, t, a, sum, v, &sev))
         || (err = store_put(t, STORE_LOG, k, kl, env.p, env.len))
@@ -1622,7 +1624,7 @@ over(node *n, store_txn *t, const char *dom, uint64_t seq, accept_outcome *out)
 weft_err
 catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
     const uint8_t *env, size_t envlen, const uint8_t *desc, size_t desclen,
-    accept_outcome *out, weft_diag *d)
+    const index_doc *ix, accept_outcome *out, weft_diag *d)
 {
     const char *id = pv_getstr(sum, "id"), *dom = pv_getstr(sum, "domain");
     uint64_t    seq = (uint64_t) pv_getint(sum, "seq", 0);
@@ -1669,7 +1671,7 @@ catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
         return WEFT_OK; /* older than the current one: history only */
     /* Current now: judged under the node's policy; the verdict is kept
      * with it (a rejected one is served to no query). */
-    if ((err = cur_put(t, id, env, envlen, sum))
+    if ((err = cur_put(t, id, env, envlen, sum, ix))
         || (strcmp(dom, n->domain) == 0
             && (err = due_lower(n, t, pv_getint(sum, "expires", 0))))
         || (err = gov_record(n, t, a, sum, NULL, &sev)))

@@ -1294,26 +1294,51 @@ again(store_txn *t, ixbatch *b, uint32_t doc, const ixdoc *d)
     return WEFT_OK;
 }
 
-weft_err
-index_put(store_txn *t, const pv *old, const pv *sum)
+index_doc *
+index_doc_new(const pv *sum)
 {
-    const char *id = pv_getstr(sum, "id");
-    ixbatch    *b;
-    ixdoc       d;
-    uint32_t    doc;
-    uint8_t     k[4];
-    weft_err    err = WEFT_OK;
+    ixdoc *d = malloc(sizeof(*d));
+
+    if (d != NULL && analyze(d, sum) != WEFT_OK) {
+        ixdoc_free(d);
+        free(d);
+        d = NULL;
+    }
+    return d;
+}
+
+void
+index_doc_free(index_doc *d)
+{
+    if (d != NULL) {
+        ixdoc_free(d);
+        free(d);
+    }
+}
+
+weft_err
+index_put(store_txn *t, const pv *old, const pv *sum, const index_doc *pre)
+{
+    const char  *id = pv_getstr(sum, "id");
+    ixbatch     *b;
+    ixdoc        mine = { 0 };
+    const ixdoc *d = pre;
+    uint32_t     doc;
+    uint8_t      k[4];
+    weft_err     err = WEFT_OK;
 
     if (id == NULL)
         return WEFT_EINVAL;
     if ((b = batch_of(t, &err)) == NULL)
         return err;
-    if ((err = analyze(&d, sum)) != WEFT_OK)
+    if (d == NULL && (err = analyze(&mine, sum)) != WEFT_OK)
         goto done;
+    if (d == NULL)
+        d = &mine;
     err = docno_of(t, id, &doc);
     if (err == WEFT_OK) {
         err = old == NULL ? WEFT_ESTORE /* index and summaries disagree */
-                          : again(t, b, doc, &d);
+                          : again(t, b, doc, d);
         goto done;
     }
     if (err != WEFT_ENOTFOUND)
@@ -1331,10 +1356,10 @@ index_put(store_txn *t, const pv *old, const pv *sum)
         err = WEFT_ENOMEM;
         goto done;
     }
-    docs_val(b->docs + b->ndocs++ * IX_DOCS_REC, doc, d.len, b->gen);
-    err = add_doc(b, doc, &d);
+    docs_val(b->docs + b->ndocs++ * IX_DOCS_REC, doc, d->len, b->gen);
+    err = add_doc(b, doc, d);
 done:
-    ixdoc_free(&d);
+    ixdoc_free(&mine);
     if (err == WEFT_OK && b->n >= IX_BATCH_MAX)
         err = flush(t, b);
     return err;
@@ -1801,7 +1826,7 @@ rebuild_cur(void *ctx, store_val k, store_val v)
         return 0; /* checked when it was stored */
     if (++r->docs % 4096 == 0)
         store_trim(r->n->st, r->n->mapped_keep);
-    return (int) index_put(r->t, NULL, sum);
+    return (int) index_put(r->t, NULL, sum, NULL);
 }
 
 static int

@@ -19,7 +19,7 @@
  * rest when the node is idle. A search reads each segment's blocks of a
  * key into bitmaps of docnos, less the segment's dead ones.
  *
- * Thread use: the loop thread (like the store).
+ * Thread use: the loop thread (like the store), but for index_doc_new.
  */
 #ifndef WEFT_INDEX_H
 #define WEFT_INDEX_H
@@ -30,11 +30,26 @@
 #define INDEX_VERSION  3           /* bumped when the layout changes: rebuilt */
 #define INDEX_DOCS_MAX 0x7fffffffu /* docnos */
 
+/* A summary's words, pairs of words and POST keys, found ahead. */
+typedef struct ixdoc index_doc;
+
+/*
+ * index_doc_new finds the words, pairs and keys of summary sum, on any
+ * thread (the helpers that open the summaries a peer sends do it while
+ * the loop thread stores the ones before). NULL when out of memory.
+ */
+index_doc *index_doc_new(const pv *sum);
+
+/* index_doc_free frees d (NULL is fine). */
+void index_doc_free(index_doc *d);
+
 /*
  * index_put indexes sum as the current summary of its id in t; old is
- * the summary it replaces (NULL when the id is new to the node).
+ * the summary it replaces (NULL when the id is new to the node). pre is
+ * index_doc_new(sum), or NULL to have index_put find it.
  */
-weft_err index_put(store_txn *t, const pv *old, const pv *sum);
+weft_err index_put(
+    store_txn *t, const pv *old, const pv *sum, const index_doc *pre);
 
 /* index_sev moves id between the verdict sets (quarantined, rejected)
  * when its verdict changes from was to sev (0..3). */

@@ -7,8 +7,9 @@
  * Key layouts used here (see catalog.c): SEQ domain -> seq (BE8);
  * LOG domain 0 seq(BE8) -> envelope; REF "peer" 0 url -> "".
  */
+#include "node/index.h"
 #include "node/mesh.h"
-#include "node/vpool.h"
+#include "node/prep.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,46 +128,58 @@ recv_add(recv *r, const uint8_t *p, size_t len)
 }
 
 /*
- * checked opens every envelope of envs on the signature helpers: err[i]
- * is the result for envs[i] (WEFT_EINVAL when it is not bytes).
+ * A summary a peer sent, as a helper makes it ahead of the loop thread:
+ * opened (strict decoding, shape and signature: most of the work of
+ * taking summaries in), checked for time, and its words and keys found
+ * for the index. The loop thread then stores each in order.
  */
-static weft_err *
-checked(node *n, const pv *envs)
+typedef struct inslot {
+    pv_arena  *a;
+    pv        *sum;
+    index_doc *ix;   /* NULL: index_put finds them itself */
+    weft_err   open; /* decoding, shape, signature */
+    weft_err   late; /* proto_summary_timely */
+    weft_diag  d;
+} inslot;
+
+typedef struct inctx {
+    const pv *envs;
+    int64_t   now;
+} inctx;
+
+static void
+make_in(void *ctx, size_t i, void *slot)
 {
-    size_t          cnt = envs->u.a.n, k = 0;
-    const uint8_t **p = calloc(cnt + 1, sizeof(*p));
-    size_t         *len = calloc(cnt + 1, sizeof(*len));
-    size_t         *at = calloc(cnt + 1, sizeof(*at));
-    weft_err       *res = calloc(cnt + 1, sizeof(*res));
-    weft_err       *err = calloc(cnt + 1, sizeof(*err));
+    const inctx *c = ctx;
+    inslot      *s = slot;
+    const pv    *e = c->envs->u.a.v[i];
 
-    if (p == NULL || len == NULL || at == NULL || res == NULL || err == NULL) {
-        free(err);
-        err = NULL;
-        goto done;
+    pv_arena_reset(s->a);
+    index_doc_free(s->ix);
+    s->ix = NULL;
+    s->sum = NULL;
+    s->late = WEFT_OK;
+    s->d.msg[0] = 0;
+    if (e->type != PV_BIN) {
+        s->open = WEFT_EINVAL;
+        return;
     }
-    for (size_t i = 0; i < cnt; i++) {
-        const pv *e = envs->u.a.v[i];
+    s->open = proto_envelope_open(
+        s->a, (const uint8_t *) e->u.s.p, e->u.s.len, &s->sum, NULL);
+    if (s->open == WEFT_OK)
+        s->late = proto_summary_timely(s->sum, c->now, &s->d);
+    if (s->open == WEFT_OK && s->late == WEFT_OK)
+        s->ix = index_doc_new(s->sum);
+}
 
-        err[i] = WEFT_EINVAL;
-        if (e->type != PV_BIN)
-            continue;
-        p[k] = (const uint8_t *) e->u.s.p;
-        len[k] = e->u.s.len;
-        at[k++] = i;
+static void
+inslots_free(inslot *ring)
+{
+    for (size_t k = 0; ring != NULL && k < PREP_RING; k++) {
+        pv_arena_free(ring[k].a);
+        index_doc_free(ring[k].ix);
     }
-    /* Fail closed: a slot the helpers never wrote is not a good one. */
-    for (size_t j = 0; j < k; j++)
-        res[j] = WEFT_EBADSIG;
-    vpool_open(n->vp, p, len, k, res);
-    for (size_t j = 0; j < k; j++)
-        err[at[j]] = res[j];
-done:
-    free(p);
-    free(len);
-    free(at);
-    free(res);
-    return err;
+    free(ring);
 }
 
 size_t
@@ -178,43 +191,59 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
     recv           fwd = { NULL, NULL, 0 };
     size_t         fresh_count = 0;
     accept_outcome out;
-    weft_err      *sig = NULL;
+    inslot        *ring = calloc(PREP_RING, sizeof(*ring));
+    void          *slots[PREP_RING];
+    inctx          ic = { envs, (int64_t) time(NULL) };
+    prep          *pp = NULL;
+    bool           ok = a != NULL && ring != NULL;
 
+    static uint64_t T_last;
+    uint64_t        T0 = weft_now_us(), T1, T2, Tg = 0, Ta = 0, x;
     *refused = 0;
-    /* The signatures first, on every core, outside the write txn. */
-    if (a == NULL || (sig = checked(n, envs)) == NULL
+    for (size_t k = 0; ok && k < PREP_RING; k++) {
+        ok = (ring[k].a = pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64)) != NULL;
+        slots[k] = &ring[k];
+    }
+    /* Helpers open the summaries ahead, outside the write txn, while
+     * this thread stores them in order. */
+    if (!ok
+        || (pp = prep_start(
+                envs->u.a.n, NULL, 0, prep_helpers(), make_in, &ic, slots))
+            == NULL
         || store_begin(n->st, true, &t) != WEFT_OK)
         goto done;
     fwd.env = calloc(2 * envs->u.a.n + 1, sizeof(*fwd.env));
     fwd.len = calloc(2 * envs->u.a.n + 1, sizeof(*fwd.len));
     for (uint32_t i = 0; fwd.env && fwd.len && i < envs->u.a.n; i++) {
         const pv *e = envs->u.a.v[i];
-        pv       *sum;
+        x = weft_now_us();
+        inslot *s = prep_get(pp, i);
+        Tg += weft_now_us() - x;
+        x = weft_now_us();
+        pv       *sum = s->sum;
         weft_diag d = { "" };
 
         /* Bounded decode, signature, shape, time (not ahead;
          * an expired summary is history like any other), binding, replay,
          * equivocation: each refusal is counted. Governance judges what
-         * becomes current (catalog_accept keeps the verdict). The helpers
-         * checked decoding, shape and signature; reading it again here
-         * only builds the tree. */
-        if (sig[i] != WEFT_OK) {
-            log_msg(LOG_DEBUG, "summary refused: %s", weft_strerror(sig[i]));
+         * becomes current (catalog_accept keeps the verdict). */
+        if (s->open != WEFT_OK) {
+            log_msg(LOG_DEBUG, "summary refused: %s", weft_strerror(s->open));
             (*refused)++;
             n->stats.refused[REFUSED_SIGNATURE]++;
+            prep_release(pp, i);
             continue;
         }
         pv_arena_reset(a);
-        if (proto_envelope_read(
-                a, (const uint8_t *) e->u.s.p, e->u.s.len, &sum, &d)
-                != WEFT_OK
-            || proto_summary_timely(sum, (int64_t) time(NULL), &d) != WEFT_OK
+        if (s->late != WEFT_OK
             || catalog_accept(n, t, a, sum, (const uint8_t *) e->u.s.p,
-                   e->u.s.len, NULL, 0, &out, &d)
+                   e->u.s.len, NULL, 0, s->ix, &out, &d)
                 != WEFT_OK) {
-            log_msg(LOG_DEBUG, "summary refused: %s", d.msg);
+            log_msg(LOG_DEBUG, "summary refused: %s",
+                s->late != WEFT_OK ? s->d.msg : d.msg);
             (*refused)++;
             n->stats.refused[REFUSED_SUMMARY]++;
+            prep_release(pp, i);
             continue;
         }
         if (out == ACCEPT_EQUIVOCATION) {
@@ -234,12 +263,24 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
             fresh_count++;
         if (out == ACCEPT_ADDED && forward)
             recv_add(&fwd, (const uint8_t *) e->u.s.p, e->u.s.len);
+        prep_release(pp, i);
+        Ta += weft_now_us() - x;
     }
+    T1 = weft_now_us();
     if (store_commit(t) != WEFT_OK) {
         t = NULL;
         fresh_count = 0;
         goto done;
     }
+    T2 = weft_now_us();
+    extern unsigned long PREP_STOLE, PREP_WAITS;
+    log_msg(LOG_WARN, "stole %lu waits %lu", PREP_STOLE, PREP_WAITS);
+    log_msg(LOG_WARN,
+        "TIMING n=%u gap=%llu items=%llu (get %llu accept %llu) commit=%llu",
+        envs->u.a.n, (unsigned long long) (T_last ? T0 - T_last : 0),
+        (unsigned long long) (T1 - T0), (unsigned long long) Tg,
+        (unsigned long long) Ta, (unsigned long long) (T2 - T1));
+    T_last = T2;
     t = NULL;
     if (fresh_count > 0)
         watch_kick(n); /* news for watchers */
@@ -250,7 +291,8 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
     mesh__forward(n, fwd.env, fwd.len, fwd.n, from);
 done:
     store_abort(t);
-    free(sig);
+    prep_stop(pp);
+    inslots_free(ring);
     for (size_t i = 0; i < fwd.n; i++)
         free(fwd.env[i]);
     free(fwd.env);

@@ -74,7 +74,6 @@ typedef struct node_stats {
 
 typedef struct server   server;
 typedef struct mesh     mesh;
-typedef struct vpool    vpool;
 typedef struct gov      gov;
 typedef struct watchers watchers;
 typedef struct http     http;
@@ -86,7 +85,6 @@ typedef struct node {
     store      *st;
     server     *srv;
     mesh       *mesh;        /* peers; NULL without --listen or --peer */
-    vpool      *vp;          /* helpers that check signatures; may be NULL */
     gov        *gov;         /* governance: council, policy (governance.c) */
     watchers   *watch;       /* subscriptions waiting for news (watch.c) */
     int64_t     started;     /* unix seconds */
@@ -208,15 +206,18 @@ typedef enum accept_outcome {
     ACCEPT_OVER          /* past the domain's bound: not kept */
 } accept_outcome;
 
+struct ixdoc; /* index.h: index_doc */
+
 /*
  * catalog_accept stores a verified summary (and its descriptor, when
  * desc is not NULL and the summary becomes current) from a peer or a
  * bundle: domain/key binding, replay and equivocation checks, the
  * domain's log and its contiguous high-water mark, the current table.
+ * ix is index_doc_new(sum) when a helper made it, or NULL.
  */
 weft_err catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
     const uint8_t *env, size_t envlen, const uint8_t *desc, size_t desclen,
-    accept_outcome *out, weft_diag *d);
+    const struct ixdoc *ix, accept_outcome *out, weft_diag *d);
 
 /* ---- the whole catalog (overview.c) -------------------------------- */
 

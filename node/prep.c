@@ -34,13 +34,20 @@ struct prep {
     bool            done[PREP_RING]; /* slot holds its current item */
 };
 
+/* cost is what item i weighs (nothing without a list of costs). */
+static size_t
+cost(const prep *p, size_t i)
+{
+    return p->cost != NULL ? p->cost[i] : 0;
+}
+
 /* full: no helper may take the next item now (the ring or the budget). */
 static bool
 full(const prep *p)
 {
     return p->claim < p->n
         && (p->claim >= p->released + PREP_RING
-            || (p->weight > 0 && p->weight + p->cost[p->claim] > p->budget));
+            || (p->weight > 0 && p->weight + cost(p, p->claim) > p->budget));
 }
 
 /* roomy: a helper that found it full may go on (half the ring free, and
@@ -50,7 +57,22 @@ roomy(const prep *p)
 {
     return p->claim >= p->n
         || (p->claim < p->released + PREP_RING / 2
-            && (p->weight == 0 || p->weight + p->cost[p->claim] <= p->budget));
+            && (p->weight == 0 || p->weight + cost(p, p->claim) <= p->budget));
+}
+
+/* make_one makes item j into its slot, with p's mutex held on entry and
+ * on return (not while it works). */
+static void
+make_one(prep *p, size_t j)
+{
+    p->claim++;
+    p->weight += cost(p, j);
+    pthread_mutex_unlock(&p->mtx);
+    p->fn(p->ctx, j, p->slots[j % PREP_RING]);
+    pthread_mutex_lock(&p->mtx);
+    p->done[j % PREP_RING] = true;
+    if (p->waiting)
+        pthread_cond_broadcast(&p->ready);
 }
 
 static void *
@@ -60,8 +82,6 @@ helper(void *arg)
 
     pthread_mutex_lock(&p->mtx);
     for (;;) {
-        size_t i;
-
         if (full(p))
             while (!p->stop && !roomy(p)) {
                 p->idle++;
@@ -70,19 +90,13 @@ helper(void *arg)
             }
         if (p->stop || p->claim >= p->n)
             break;
-        i = p->claim++;
-        p->weight += p->cost[i];
-        pthread_mutex_unlock(&p->mtx);
-        p->fn(p->ctx, i, p->slots[i % PREP_RING]);
-        pthread_mutex_lock(&p->mtx);
-        p->done[i % PREP_RING] = true;
-        if (p->waiting)
-            pthread_cond_broadcast(&p->ready);
+        make_one(p, p->claim);
     }
     pthread_mutex_unlock(&p->mtx);
     return NULL;
 }
 
+unsigned long PREP_STOLE, PREP_WAITS;
 int
 prep_helpers(void)
 {
@@ -134,14 +148,16 @@ prep_get(prep *p, size_t i)
     void *slot = p->slots[i % PREP_RING];
 
     pthread_mutex_lock(&p->mtx);
-    if (!p->done[i % PREP_RING] && p->claim == i) {
-        p->claim++; /* nobody has it: make it here rather than wait */
-        p->weight += p->cost[i];
-        pthread_mutex_unlock(&p->mtx);
-        p->fn(p->ctx, i, slot);
-        pthread_mutex_lock(&p->mtx);
-        p->done[i % PREP_RING] = true;
+    /* Item i not made yet: rather than wait for the helper making it
+     * (a sleep and a wake-up cost more than an item here), make the next
+     * one nobody has taken, while the ring has room for it. */
+    extern unsigned long PREP_STOLE, PREP_WAITS;
+    while (!p->done[i % PREP_RING] && p->claim < p->n && !full(p)) {
+        make_one(p, p->claim);
+        PREP_STOLE++;
     }
+    if (!p->done[i % PREP_RING])
+        PREP_WAITS++;
     while (!p->done[i % PREP_RING]) {
         p->waiting = true;
         pthread_cond_wait(&p->ready, &p->mtx);
@@ -157,7 +173,7 @@ prep_release(prep *p, size_t i)
     pthread_mutex_lock(&p->mtx);
     p->done[i % PREP_RING] = false;
     p->released = i + 1;
-    p->weight -= p->cost[i];
+    p->weight -= cost(p, i);
     if (p->idle > 0 && roomy(p))
         pthread_cond_broadcast(&p->room);
     pthread_mutex_unlock(&p->mtx);

@@ -29,8 +29,9 @@ typedef void (*prep_fn)(void *ctx, size_t i, void *slot);
  * prep_start makes a ring of PREP_RING slots (slots[k] for k < PREP_RING,
  * owned by the caller and kept as they are between items) and starts
  * up to `helpers` threads on n items. Items made but not yet released
- * weigh at most budget (cost[i] each) unless one alone weighs more: the
- * next item the caller needs is always made. With no helpers, or too few
+ * weigh at most budget (cost[i] each; cost may be NULL: no budget)
+ * unless one alone weighs more: the next item the caller needs is always
+ * made. With no helpers, or too few
  * items, every item is made by the caller in prep_get. NULL when out of
  * memory.
  */

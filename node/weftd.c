@@ -10,7 +10,6 @@
 #include "node/mesh.h"
 #include "node/node.h"
 
-#include "node/vpool.h"
 #include <errno.h>
 #include <fcntl.h>
 
@@ -805,13 +804,9 @@ main(int argc, char **argv)
         log_msg(LOG_ERROR, "%s", d.msg);
     else if (uv_loop_init(&loop) == 0) {
         record_pid(&n);
-        /* Without helpers, signatures are checked on the loop thread. */
-        if ((n.vp = vpool_new(vpool_helpers())) == NULL)
-            log_msg(LOG_WARN, "no signature helpers: checking on one core");
         rc = run(&n, &loop, &o);
         uv_loop_close(&loop);
     }
-    vpool_free(n.vp);
     mesh_free(n.mesh);
     gov_free(&n);
     store_close(n.st);

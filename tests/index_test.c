@@ -68,6 +68,19 @@ summary(pv_arena *a, int i)
     return m;
 }
 
+/* put indexes sum, with its words found ahead (index_doc_new) or not. */
+static weft_err
+put(store_txn *t, const pv *old, const pv *sum, bool ahead)
+{
+    index_doc *d = ahead ? index_doc_new(sum) : NULL;
+    weft_err   err;
+
+    CHECK(!ahead || d != NULL);
+    err = index_put(t, old, sum, d);
+    index_doc_free(d);
+    return err;
+}
+
 /* change gives doc i new words, state and score. */
 static void
 change(int i)
@@ -277,13 +290,14 @@ main(void)
                 old = summary(a, i);
             change(i);
             sum = summary(a, i);
-            CHECK(index_put(t, old, sum) == WEFT_OK);
+            /* Half found ahead (as a helper does), half by index_put. */
+            CHECK(put(t, old, sum, next() % 2 == 0) == WEFT_OK);
             model[i].in = true;
             /* Now and then the same product twice in one transaction. */
             if (next() % 8 == 0) {
                 old = sum;
                 change(i);
-                CHECK(index_put(t, old, summary(a, i)) == WEFT_OK);
+                CHECK(put(t, old, summary(a, i), next() % 2 == 0) == WEFT_OK);
             }
         }
         CHECK(store_commit(t) == WEFT_OK);

@@ -6,7 +6,9 @@
  * PREP_MIN_ITEMS and far longer than the ring, with a caller slower and
  * faster than the helpers; never hold more than the budget's worth of
  * items made and not released (but for one item over it alone); and stop
- * cleanly before the last item.
+ * cleanly before the last item. A caller that finds its item not made yet
+ * makes the next ones nobody has taken (within the ring) rather than
+ * wait; with no list of costs there is no budget.
  */
 #include "node/prep.h"
 #include "test.h"
@@ -34,6 +36,8 @@ typedef struct ctx {
     size_t          budget;
     size_t          held, nheld; /* cost and count made, not released */
     int             over;        /* times held went past the budget */
+    pthread_t       caller;
+    int             by_caller; /* items the caller made itself */
 } ctx;
 
 static void
@@ -55,6 +59,8 @@ make(void *arg, size_t i, void *s)
     if (sl->made > 0 && !sl->taken)
         c->overrun++;
     c->made[i]++;
+    if (pthread_equal(pthread_self(), c->caller))
+        c->by_caller++;
     c->held += c->cost[i];
     c->nheld++;
     if (c->held > c->budget && c->nheld > 1)
@@ -68,23 +74,29 @@ make(void *arg, size_t i, void *s)
 
 static size_t COST[N];
 
-static void
+/* run_budget runs n items (pcost: the costs prep_start is told of) and
+ * returns how many the caller made itself. */
+static int
 run_budget(size_t n, int helpers, int spin, int caller_spin, size_t stop_at,
-    size_t budget)
+    size_t budget, const size_t *pcost)
 {
     slot  ring[PREP_RING] = { 0 };
     void *slots[PREP_RING];
-    ctx   c = { .ring = ring, .spin = spin, .cost = COST, .budget = budget };
+    ctx   c = { .ring = ring,
+          .spin = spin,
+          .cost = COST,
+          .budget = budget,
+          .caller = pthread_self() };
     prep *p;
     int   wrong = 0;
 
     pthread_mutex_init(&c.mtx, NULL);
     for (size_t k = 0; k < PREP_RING; k++)
         slots[k] = &ring[k];
-    p = prep_start(n, COST, budget, helpers, make, &c, slots);
+    p = prep_start(n, pcost, budget, helpers, make, &c, slots);
     CHECK(p != NULL);
     if (p == NULL)
-        return;
+        return 0;
     for (size_t i = 0; i < n && i < stop_at; i++) {
         slot *s = prep_get(p, i);
 
@@ -110,12 +122,13 @@ run_budget(size_t n, int helpers, int spin, int caller_spin, size_t stop_at,
     }
     CHECK_EQ_INT(wrong, 0);
     pthread_mutex_destroy(&c.mtx);
+    return c.by_caller;
 }
 
-static void
+static int
 run(size_t n, int helpers, int spin, int caller_spin, size_t stop_at)
 {
-    run_budget(n, helpers, spin, caller_spin, stop_at, SIZE_MAX);
+    return run_budget(n, helpers, spin, caller_spin, stop_at, SIZE_MAX, COST);
 }
 
 int
@@ -136,14 +149,22 @@ main(void)
         run(N, h, 0, 500, 300);
         run(N, h, 500, 0, 0);
     }
+    /* Helpers slower than the caller: it makes items too. No costs: no
+     * budget. */
+    CHECK(run(N, 1, 4000, 0, SIZE_MAX) > 0);
+    CHECK_EQ_INT(run(N, 0, 0, 0, SIZE_MAX), N);
+    for (int h = 0; h <= PREP_HELPERS; h++) {
+        run_budget(N, h, 500, 0, SIZE_MAX, SIZE_MAX, NULL);
+        run_budget(N, h, 0, 500, SIZE_MAX, SIZE_MAX, NULL);
+    }
     /* Items of every weight, some over the budget alone: what is held
      * stays within it. */
     for (size_t i = 0; i < N; i++)
         COST[i] = i % 97 == 0 ? 5000 : (i * 7919) % 600;
     for (int h = 0; h <= PREP_HELPERS; h++) {
-        run_budget(N, h, 0, 500, SIZE_MAX, 2000);
-        run_budget(N, h, 500, 0, SIZE_MAX, 2000);
-        run_budget(N, h, 0, 0, 400, 1000);
+        run_budget(N, h, 0, 500, SIZE_MAX, 2000, COST);
+        run_budget(N, h, 500, 0, SIZE_MAX, 2000, COST);
+        run_budget(N, h, 0, 0, 400, 1000, COST);
     }
     CHECK(prep_helpers() >= 0 && prep_helpers() <= PREP_HELPERS);
     return test_done("prep_test");
