@@ -270,6 +270,15 @@ weft_err proto_envelope_open(
 weft_err proto_envelope_read(
     pv_arena *a, const uint8_t *p, size_t n, pv **sum, weft_diag *d);
 
+/*
+ * proto_envelope_verify verifies the signature of the envelope of n bytes
+ * that proto_envelope_read decoded into sum: read then verify is
+ * proto_envelope_open, for a caller that first looks at the summary (a
+ * node that already holds these exact bytes need not check them again).
+ */
+weft_err proto_envelope_verify(
+    pv_arena *a, const uint8_t *p, size_t n, const pv *sum, weft_diag *d);
+
 /* ---- peer records ---------------------------------------------------- */
 
 #define PROTO_PEER_PREFIX     "weft/peer/v1"

@@ -477,11 +477,13 @@ done:
     return err;
 }
 
+/* outer decodes the envelope {sig, sum} of n bytes: *body and *sig are
+ * its two byte strings. */
 static weft_err
-envelope(pv_arena *a, const uint8_t *p, size_t n, bool verify, pv **sum,
+outer(pv_arena *a, const uint8_t *p, size_t n, const pv **body, const pv **sig,
     weft_diag *d)
 {
-    pv      *env, *s, *sig, *body;
+    pv      *env;
     weft_err err;
 
     if (n > WEFT_SUMMARY_MAX + 128)
@@ -489,33 +491,63 @@ envelope(pv_arena *a, const uint8_t *p, size_t n, bool verify, pv **sum,
             WEFT_SUMMARY_MAX + 128);
     if ((err = proto_decode(a, p, n, &env, d)) != WEFT_OK)
         return err;
-    sig = pv_get(env, "sig");
-    body = pv_get(env, "sum");
-    if (env->type != PV_MAP || env->u.m.n != 2 || sig == NULL || body == NULL
-        || sig->type != PV_BIN || body->type != PV_BIN
-        || sig->u.s.len != CRYPTO_SIG_BYTES)
+    *sig = pv_get(env, "sig");
+    *body = pv_get(env, "sum");
+    if (env->type != PV_MAP || env->u.m.n != 2 || *sig == NULL || *body == NULL
+        || (*sig)->type != PV_BIN || (*body)->type != PV_BIN
+        || (*sig)->u.s.len != CRYPTO_SIG_BYTES)
         return weft_diagf(
             d, WEFT_ESCHEMA, "envelope: expected exactly {sig, sum}");
+    return WEFT_OK;
+}
+
+/* signed_by checks that sig signs body with the origin key of s. */
+static weft_err
+signed_by(const pv *s, const pv *body, const pv *sig, weft_diag *d)
+{
+    if (crypto_verify_msg((const uint8_t *) pv_get(s, "origin")->u.s.p,
+            PROTO_SUMMARY_PREFIX, (const uint8_t *) body->u.s.p, body->u.s.len,
+            (const uint8_t *) sig->u.s.p)
+        != WEFT_OK)
+        return weft_diagf(d, WEFT_EBADSIG,
+            "envelope: signature of %s "
+            "does not verify",
+            pv_getstr(s, "id"));
+    return WEFT_OK;
+}
+
+static weft_err
+envelope(pv_arena *a, const uint8_t *p, size_t n, bool verify, pv **sum,
+    weft_diag *d)
+{
+    const pv *sig, *body;
+    pv       *s;
+    weft_err  err;
+
+    if ((err = outer(a, p, n, &body, &sig, d)) != WEFT_OK)
+        return err;
     if ((err = proto_decode(
              a, (const uint8_t *) body->u.s.p, body->u.s.len, &s, d))
         != WEFT_OK)
         return err;
     if ((err = proto_summary_check(s, d)) != WEFT_OK)
         return err;
-    if (!verify) {
-        *sum = s;
-        return WEFT_OK;
-    }
-    err = crypto_verify_msg((const uint8_t *) pv_get(s, "origin")->u.s.p,
-        PROTO_SUMMARY_PREFIX, (const uint8_t *) body->u.s.p, body->u.s.len,
-        (const uint8_t *) sig->u.s.p);
-    if (err != WEFT_OK)
-        return weft_diagf(d, WEFT_EBADSIG,
-            "envelope: signature of %s "
-            "does not verify",
-            pv_getstr(s, "id"));
+    if (verify && (err = signed_by(s, body, sig, d)) != WEFT_OK)
+        return err;
     *sum = s;
     return WEFT_OK;
+}
+
+weft_err
+proto_envelope_verify(
+    pv_arena *a, const uint8_t *p, size_t n, const pv *sum, weft_diag *d)
+{
+    const pv *sig, *body;
+    weft_err  err;
+
+    if ((err = outer(a, p, n, &body, &sig, d)) != WEFT_OK)
+        return err;
+    return signed_by(sum, body, sig, d);
 }
 
 weft_err

@@ -70,18 +70,25 @@ test_roundtrip_and_flips(crypto_key *k)
     CHECK(pv_equal(got, sum));
     CHECK_EQ_INT(pv_getint(got, "seq", 0), 7);
     CHECK_EQ_INT(pv_getint(got, "expires", 0), 1700000000 + PROTO_SUMMARY_TTL);
-    /* A flipped bit anywhere is refused. */
+    CHECK(proto_envelope_verify(A, env.p, env.len, got, NULL) == WEFT_OK);
+    /* A flipped bit anywhere is refused, opened or read then verified. */
     for (size_t i = 0; i < env.len; i++)
         for (int bit = 0; bit < 8; bit++) {
             env.p[i] ^= (uint8_t) (1 << bit);
             CHECK(
                 proto_envelope_open(A, env.p, env.len, &got, NULL) != WEFT_OK);
+            CHECK(proto_envelope_read(A, env.p, env.len, &got, NULL) != WEFT_OK
+                || proto_envelope_verify(A, env.p, env.len, got, NULL)
+                    != WEFT_OK);
             env.p[i] ^= (uint8_t) (1 << bit);
         }
     /* Every truncation is refused; so is a trailing byte. */
-    for (size_t i = 0; i < env.len; i++)
+    for (size_t i = 0; i < env.len; i++) {
         CHECK(proto_envelope_open(A, env.p, i, &got, NULL) != WEFT_OK);
+        CHECK(proto_envelope_verify(A, env.p, i, sum, NULL) != WEFT_OK);
+    }
     weft_buf_append(&env, "", 1);
+    CHECK(proto_envelope_verify(A, env.p, env.len, sum, NULL) == WEFT_ETRAIL);
     CHECK(proto_envelope_open(A, env.p, env.len, &got, NULL) == WEFT_ETRAIL);
     weft_buf_free(&env);
 }
@@ -102,9 +109,12 @@ test_forgeries(crypto_key *k, crypto_key *other)
     CHECK(proto_envelope_open(A, env.p, env.len, &got, &d) == WEFT_EBADSIG);
     CHECK(strstr(d.msg, "sales/orders") != NULL);
     weft_buf_free(&env);
-    /* The same summary read without verification still decodes. */
+    /* The same summary read without verification still decodes; its
+     * verification then fails as opening does. */
     seal(other, sum, &env);
     CHECK(proto_envelope_read(A, env.p, env.len, &got, NULL) == WEFT_OK);
+    CHECK(proto_envelope_verify(A, env.p, env.len, got, &d) == WEFT_EBADSIG);
+    CHECK(strstr(d.msg, "sales/orders") != NULL);
     weft_buf_free(&env);
     /* A field missing, a field of the wrong type, an id outside the
      * domain, seq 0, a domain or a tag with a NUL byte inside (read as C
