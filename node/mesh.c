@@ -11,7 +11,7 @@
  *                                        peers: [signed records]}
  *   auth  {session, sig}             -> {}
  *   push  {session, envs}            -> {accepted, refused}
- *   sync  {session, hd | heads}      -> {same} | {envs, heads, more}
+ *   sync  {session, hd | heads}      -> {same} | {envs, heads, more, upto}
  *   fetch {session, id}              -> {desc}
  * Each side proves its domain key by signing the other's fresh nonce
  * (with both keys, under the "weft/hello/v1" prefix). Summaries are
@@ -238,6 +238,7 @@ send_sync(plink *l, bool full)
     uint8_t   h[32];
 
     l->m->rounds++;
+    l->dry = false;
     if (a == NULL || (req = request(a, "sync", l)) == NULL
         || (heads = pv_map(a)) == NULL
         || mesh__heads(l->m->n, a, heads, full) != WEFT_OK) {
@@ -249,6 +250,56 @@ send_sync(plink *l, bool full)
                 && pv_set(a, req, "hd", pv_bin(a, h, 32)) == WEFT_OK)
         link_send(l, OP_SYNC, req);
     pv_arena_free(a);
+}
+
+/*
+ * sync_ahead asks l for the next reply of a copy before this one is
+ * stored (the peer works on it and sends it while we check and store
+ * this one): the heads we hold, moved up to where this reply's summaries
+ * end (upto, from the peer). Whatever of this reply we then refuse, the
+ * next rounds ask for again: they send the heads we store. Returns
+ * whether it asked.
+ */
+static bool
+sync_ahead(plink *l, const pv *upto)
+{
+    pv_arena *a;
+    pv       *req = NULL, *heads = NULL;
+    bool      ok;
+
+    if (upto == NULL || upto->type != PV_MAP || upto->u.m.n == 0
+        || (a = pv_arena_new(1 << 20)) == NULL)
+        return false;
+    ok = (req = request(a, "sync", l)) != NULL && (heads = pv_map(a)) != NULL
+        && mesh__heads(l->m->n, a, heads, true) == WEFT_OK;
+    for (uint32_t i = 0; ok && i < upto->u.m.n; i++) {
+        const char *dom = upto->u.m.kv[i].k->u.s.p;
+        const pv   *e = upto->u.m.kv[i].v, *h = pv_get(heads, dom);
+        pv         *ne;
+
+        if (e->type != PV_ARR || e->u.a.n != 2 || e->u.a.v[0]->type != PV_INT
+            || e->u.a.v[0]->u.i <= 0 || e->u.a.v[1]->type != PV_BIN
+            || e->u.a.v[1]->u.s.len != 8 || dom[0] == 0
+            || strlen(dom) > WEFT_DOMAIN_MAX) {
+            ok = false; /* not a hint we can use: the usual round */
+            break;
+        }
+        if (h != NULL && h->type == PV_ARR && h->u.a.n >= 1
+            && h->u.a.v[0]->type == PV_INT
+            && h->u.a.v[0]->u.i >= e->u.a.v[0]->u.i)
+            continue;
+        /* [seq, tip, the time of the signed head we hold, or 0] */
+        ok = (ne = pv_arr(a)) != NULL && !pv_push(a, ne, e->u.a.v[0])
+            && !pv_push(a, ne, e->u.a.v[1])
+            && !pv_push(a, ne,
+                h != NULL && h->type == PV_ARR && h->u.a.n == 3 ? h->u.a.v[2]
+                                                                : pv_int(a, 0))
+            && !pv_set(a, heads, dom, ne);
+    }
+    if (ok && (ok = pv_set(a, req, "heads", heads) == WEFT_OK))
+        link_send(l, OP_SYNC, req);
+    pv_arena_free(a);
+    return ok;
 }
 
 /* ---- links ------------------------------------------------------------ */
@@ -679,14 +730,25 @@ link_reply(plink *l, const pv *rep)
     case OP_FETCH:
         fetch_reply(l, rep);
         break;
-    case OP_SYNC:
-        if (mesh__sync_reply(m->n, l, rep) > 0) {
+    case OP_SYNC: {
+        /* A copy of many replies: ask for the next one now, unless the
+         * reply before brought nothing new (as the round itself stops). */
+        const pv *more = pv_get(rep, "more");
+        bool      ahead = more != NULL && more->type == PV_BOOL && more->u.b
+            && !l->dry && sync_ahead(l, pv_get(rep, "upto"));
+        int again = mesh__sync_reply(m->n, l, rep);
+
+        l->dry = again <= 0;
+        if (ahead)
+            return; /* the next reply of the copy is on its way */
+        if (again > 0) {
             /* Heads differ, or the peer has more than one reply holds:
              * a full round at once (this is also the bulk copy). */
             send_sync(l, true);
             return;
         }
         break;
+    }
     default:
         break;
     }

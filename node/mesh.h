@@ -127,9 +127,11 @@ size_t mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
 
 /* mesh__missing appends to envs (up to budget bytes) the summaries in our
  * log above the peer's heads, oldest first per domain; true if it had to
- * stop at the budget. */
+ * stop at the budget. upto (a map, or NULL) gets, for each domain it took
+ * summaries of, [the last seq taken, the first 8 bytes of its hash]: the
+ * heads the peer will have once it holds them. */
 bool mesh__missing(
-    node *n, pv_arena *a, const pv *heads, size_t budget, pv *envs);
+    node *n, pv_arena *a, const pv *heads, size_t budget, pv *envs, pv *upto);
 
 /* mesh__sync_reply handles a sync reply on link l; > 0 asks for another
  * round at once (the peer had more than one reply holds). */

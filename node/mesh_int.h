@@ -37,6 +37,7 @@ typedef struct plink {
     lop           op;
     phase         ph; /* touched by the aio callback while op is in flight */
     bool          authed, queued, gone;
+    bool          dry; /* the last sync reply stored nothing new */
     uint8_t       nonce[32], session[16], key[32];
     char          domain[WEFT_DOMAIN_MAX + 1];
     uint64_t      sent_us, rtt_us, last_seen, backoff_ms, retry_ms;

@@ -239,6 +239,7 @@ on_request(
     } else if (strcmp(op, "sync") == 0) {
         const pv *heads = pv_get(req, "heads"), *hd = pv_get(req, "hd");
         pv       *envs = pv_arr(a), *mine = pv_map(a), *sheads = pv_arr(a);
+        pv       *upto = pv_map(a);
         uint8_t   h[32];
         bool      more;
 
@@ -247,9 +248,10 @@ on_request(
             && proto_hash(mine, h) == WEFT_OK)
             return pv_set(
                 a, rep, "same", pv_bool(a, memcmp(h, hd->u.s.p, 32) == 0));
-        if (heads == NULL || heads->type != PV_MAP || !envs || !mine || !sheads)
+        if (heads == NULL || heads->type != PV_MAP || !envs || !mine || !sheads
+            || !upto)
             return weft_diagf(d, WEFT_EINVAL, "sync: expected heads or hd");
-        more = mesh__missing(m->n, a, heads, MESH_BATCH_BYTES, envs);
+        more = mesh__missing(m->n, a, heads, MESH_BATCH_BYTES, envs, upto);
         mesh__heads_newer(m->n, a, heads, MESH_BATCH_BYTES / 4, sheads);
         /* The caller's policy is older than ours: ours goes along. */
         if (gov_bundle(m->n) != NULL && policy_of(heads) < gov_version(m->n)
@@ -260,7 +262,10 @@ on_request(
             || (err = pv_set(a, rep, "envs", envs))
             || (err = pv_set(a, rep, "sheads", sheads))
             || (err = pv_set(a, rep, "heads", mine))
-            || (err = pv_set(a, rep, "more", pv_bool(a, more))))
+            || (err = pv_set(a, rep, "more", pv_bool(a, more)))
+            /* Where the copy stands: the caller may ask for the next
+             * reply before it has stored this one. */
+            || (more && (err = pv_set(a, rep, "upto", upto))))
             return err;
     } else if (strcmp(op, "fetch") == 0) {
         const char *id = pv_getstr(req, "id");

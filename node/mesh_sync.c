@@ -341,23 +341,51 @@ typedef struct miss {
     pv_arena  *a;
     const pv  *heads;
     pv        *envs;
+    pv        *upto; /* domain -> [last seq sent, its tip]; may be NULL */
     size_t     budget, used;
     bool       full;
     store_txn *t;
+    uint64_t   last; /* the seq of the last envelope log_cb took */
+    store_val  lastv;
 } miss;
 
+/* take appends envelope v (seq: its seq in its domain's log, or 0). */
 static int
-log_cb(void *ctx, store_val k, store_val v)
+take(miss *m, store_val v, uint64_t seq)
 {
-    miss *m = ctx;
-
-    (void) k;
     if (m->used + v.n > m->budget) {
         m->full = true;
         return -1;
     }
     m->used += v.n;
+    m->last = seq;
+    m->lastv = v;
     return pv_push(m->a, m->envs, pv_bin(m->a, v.p, v.n)) == WEFT_OK ? 0 : -1;
+}
+
+/* log_cb takes the log entry k (domain 0 seq(BE8)) -> v. */
+static int
+log_cb(void *ctx, store_val k, store_val v)
+{
+    return take(
+        ctx, v, k.n >= 9 ? store_be_u64((const uint8_t *) k.p + k.n - 8) : 0);
+}
+
+/* upto_add notes that the envelopes of dom sent end at seq m->last. */
+static void
+upto_add(miss *m, const char *dom)
+{
+    uint8_t h[32];
+    pv     *e;
+
+    if (m->upto == NULL || m->last == 0)
+        return;
+    crypto_blake2b(m->lastv.p, m->lastv.n, h);
+    if ((e = pv_arr(m->a)) == NULL
+        || pv_push(m->a, e, pv_int(m->a, (int64_t) m->last))
+        || pv_push(m->a, e, pv_bin(m->a, h, 8))
+        || pv_set(m->a, m->upto, dom, e))
+        m->upto = NULL; /* out of memory: no hint */
 }
 
 static int
@@ -389,7 +417,7 @@ domain_cb(void *ctx, store_val k, store_val v)
             store_val e;
 
             if (catalog_log_get(m->t, dom, ours, &e) == WEFT_OK)
-                log_cb(m, k, e);
+                take(m, e, 0); /* the peer's head stays as it is */
         }
         return m->full ? -1 : 0;
     }
@@ -398,14 +426,17 @@ domain_cb(void *ctx, store_val k, store_val v)
     memcpy(from, dom, k.n);
     from[k.n] = 0;
     store_u64_be(from + k.n + 1, (uint64_t) theirs + 1);
+    m->last = 0;
     store_range(m->t, STORE_LOG, from, k.n + 1, from, k.n + 9, log_cb, m);
+    upto_add(m, dom);
     return m->full ? -1 : 0;
 }
 
 bool
-mesh__missing(node *n, pv_arena *a, const pv *heads, size_t budget, pv *envs)
+mesh__missing(
+    node *n, pv_arena *a, const pv *heads, size_t budget, pv *envs, pv *upto)
 {
-    miss m = { a, heads, envs, budget, 0, false, NULL };
+    miss m = { a, heads, envs, upto, budget, 0, false, NULL, 0, { NULL, 0 } };
 
     if (store_begin(n->st, false, &m.t) != WEFT_OK)
         return false;
@@ -438,7 +469,7 @@ mesh__sync_reply(node *n, plink *l, const pv *rep)
     if (heads != NULL && heads->type == PV_MAP
         && (a = pv_arena_new((size_t) MESH_MSG_MAX * 2)) != NULL) {
         if ((lack = pv_arr(a)) != NULL) {
-            mesh__missing(n, a, heads, MESH_BATCH_BYTES, lack);
+            mesh__missing(n, a, heads, MESH_BATCH_BYTES, lack, NULL);
             for (uint32_t i = 0; i < lack->u.a.n; i++)
                 mesh__queue(l, OUT_ENV, (const uint8_t *) lack->u.a.v[i]->u.s.p,
                     lack->u.a.v[i]->u.s.len);

@@ -30,6 +30,13 @@
  *               and "hello again: ok|refused". Exit 0 when the key was
  *               shut out: the last push failed and the new hello did too.
  *
+ *   copy        copies the node's catalog as a new node does, each sync's
+ *               heads moved up to the reply before's upto (what a node
+ *               asks before it has stored that reply): prints "copy
+ *               replies R summaries N repeats D upto U" (D: summaries
+ *               that came twice; U: replies marked more that carried
+ *               upto). Exit 0 when every reply came.
+ *
  * For the head modes the line's "accepted" counts the heads kept.
  * Every summary says it was issued at ISSUED (Unix seconds; default now):
  * runs given the same ISSUED sign byte-identical summaries, so a replay
@@ -328,6 +335,64 @@ key_for(const char *path, const char *domain)
     return k;
 }
 
+static int
+hash_cmp(const void *x, const void *y)
+{
+    return memcmp(x, y, 32);
+}
+
+/* copy follows a bulk copy through upto (see the header). */
+static int
+copy(const uint8_t session[16])
+{
+    pv *heads = pv_map(A), *rep;
+    uint8_t(*seen)[32] = NULL;
+    size_t n = 0, cap = 0, repeats = 0;
+    int    replies = 0, upto_n = 0, rc = 0;
+
+    for (;;) {
+        pv       *req = pv_map(A);
+        const pv *envs, *more, *upto;
+
+        pv_setstr(A, req, "op", "sync");
+        pv_set(A, req, "session", pv_bin(A, session, 16));
+        pv_set(A, req, "heads", heads);
+        if ((rc = ask(req, &rep)) != 0)
+            break;
+        replies++;
+        envs = pv_get(rep, "envs");
+        more = pv_get(rep, "more");
+        upto = pv_get(rep, "upto");
+        for (uint32_t i = 0; envs && envs->type == PV_ARR && i < envs->u.a.n;
+             i++) {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 4096;
+                if ((seen = realloc(seen, cap * sizeof(*seen))) == NULL)
+                    return fail("out of memory");
+            }
+            crypto_blake2b((const uint8_t *) envs->u.a.v[i]->u.s.p,
+                envs->u.a.v[i]->u.s.len, seen[n++]);
+        }
+        if (more == NULL || more->type != PV_BOOL || !more->u.b)
+            break;
+        if (upto == NULL || upto->type != PV_MAP)
+            break; /* no hint: a node would wait and send its heads */
+        upto_n++;
+        for (uint32_t i = 0; i < upto->u.m.n; i++)
+            pv_set(A, heads, upto->u.m.kv[i].k->u.s.p, upto->u.m.kv[i].v);
+        if (replies > 10000)
+            return fail("a copy of more than 10000 replies");
+    }
+    if (n > 1)
+        qsort(seen, n, sizeof(*seen), hash_cmp);
+    for (size_t i = 1; i < n; i++)
+        repeats += memcmp(seen[i - 1], seen[i], 32) == 0;
+    printf("copy replies %d summaries %zu repeats %zu upto %d\n", replies, n,
+        repeats, upto_n);
+    free(seen);
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -342,7 +407,7 @@ main(int argc, char **argv)
     if ((argc != 6 && argc != 7) || (seq = strtoull(argv[5], NULL, 10)) == 0) {
         fprintf(stderr,
             "usage: evilpeer URL good|forged|replay|equivocate|first|second|"
-            "head|head-forged|head-future|forged-flood KEYFILE DOMAIN SEQ "
+            "head|head-forged|head-future|forged-flood|copy KEYFILE DOMAIN SEQ "
             "[ISSUED]\n");
         return 2;
     }
@@ -399,6 +464,8 @@ main(int argc, char **argv)
             || push_head(session, &e1, 1);
     else if (strcmp(mode, "forged-flood") == 0)
         rc = forged_flood(k, domain, session);
+    else if (strcmp(mode, "copy") == 0)
+        rc = copy(session);
     else if (strcmp(mode, "first") == 0 || strcmp(mode, "second") == 0)
         rc = seal(k, domain, "twin", mode, seq, &e1) || push(session, &e1, 1);
     else {

@@ -307,6 +307,21 @@ def test_kill9_during_bulk_sync_then_restart_converges():
     assert listed(new, "newcomer")["newcomer/mine"][3] == mine["hash"]
     assert listed(src, "newcomer")["newcomer/mine"][3] == mine["hash"]
 
+    # A copy that asks for each reply before it has stored the one
+    # before (heads moved up to the reply's upto, as a node does) gets
+    # every summary of the source's logs once: none twice, none missed.
+    p = subprocess.run([EVILPEER, src.peer_url, "copy",
+                        os.path.join(tmpdir(), "copier.key"), "copier", "1"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=CALL_TIMEOUT)
+    out = p.stdout.decode()
+    assert p.returncode == 0, "evilpeer copy: %s%s" % (out,
+                                                       p.stderr.decode())
+    w = out.split()
+    replies, got, repeats, upto = int(w[2]), int(w[4]), int(w[6]), int(w[8])
+    assert (got, repeats) == (total, 0), out
+    assert replies >= 3 and upto == replies - 1, out
+
 
 # ---- a misbehaving peer -----------------------------------------------------
 
