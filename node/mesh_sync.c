@@ -229,8 +229,6 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
     prep          *pp = NULL;
     bool           ok = a != NULL && ring != NULL;
 
-    static uint64_t T_last;
-    uint64_t        T0 = weft_now_us(), T1, T2, Tg = 0, Ta = 0, x;
     *refused = 0;
     for (size_t k = 0; ok && k < PREP_RING; k++) {
         ok = (ring[k].a = pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64)) != NULL;
@@ -248,10 +246,7 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
     fwd.len = calloc(2 * envs->u.a.n + 1, sizeof(*fwd.len));
     for (uint32_t i = 0; fwd.env && fwd.len && i < envs->u.a.n; i++) {
         const pv *e = envs->u.a.v[i];
-        x = weft_now_us();
-        inslot *s = prep_get(pp, i);
-        Tg += weft_now_us() - x;
-        x = weft_now_us();
+        inslot   *s = prep_get(pp, i);
         pv       *sum = s->sum;
         weft_diag d = { "" };
 
@@ -300,23 +295,12 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
         if (out == ACCEPT_ADDED && forward)
             recv_add(&fwd, (const uint8_t *) e->u.s.p, e->u.s.len);
         prep_release(pp, i);
-        Ta += weft_now_us() - x;
     }
-    T1 = weft_now_us();
     if (store_commit(t) != WEFT_OK) {
         t = NULL;
         fresh_count = 0;
         goto done;
     }
-    T2 = weft_now_us();
-    extern unsigned long PREP_STOLE, PREP_WAITS;
-    log_msg(LOG_WARN, "stole %lu waits %lu", PREP_STOLE, PREP_WAITS);
-    log_msg(LOG_WARN,
-        "TIMING n=%u gap=%llu items=%llu (get %llu accept %llu) commit=%llu",
-        envs->u.a.n, (unsigned long long) (T_last ? T0 - T_last : 0),
-        (unsigned long long) (T1 - T0), (unsigned long long) Tg,
-        (unsigned long long) Ta, (unsigned long long) (T2 - T1));
-    T_last = T2;
     t = NULL;
     if (fresh_count > 0)
         watch_kick(n); /* news for watchers */

@@ -96,7 +96,6 @@ helper(void *arg)
     return NULL;
 }
 
-unsigned long PREP_STOLE, PREP_WAITS;
 int
 prep_helpers(void)
 {
@@ -151,13 +150,8 @@ prep_get(prep *p, size_t i)
     /* Item i not made yet: rather than wait for the helper making it
      * (a sleep and a wake-up cost more than an item here), make the next
      * one nobody has taken, while the ring has room for it. */
-    extern unsigned long PREP_STOLE, PREP_WAITS;
-    while (!p->done[i % PREP_RING] && p->claim < p->n && !full(p)) {
+    while (!p->done[i % PREP_RING] && p->claim < p->n && !full(p))
         make_one(p, p->claim);
-        PREP_STOLE++;
-    }
-    if (!p->done[i % PREP_RING])
-        PREP_WAITS++;
     while (!p->done[i % PREP_RING]) {
         p->waiting = true;
         pthread_cond_wait(&p->ready, &p->mtx);
