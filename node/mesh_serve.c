@@ -13,6 +13,31 @@
 
 /* ---- the peer socket: sessions and requests ----------------------------- */
 
+/*
+ * sync_budget is the bytes of summaries a sync reply rep may still carry
+ * within MESH_MSG_MAX, and at most MESH_SYNC_BYTES: rep holds the rest of
+ * the reply but the summaries and upto, which takes no more than the
+ * heads (one small entry per domain they hold too).
+ */
+static size_t
+sync_budget(const pv *rep, const pv *heads)
+{
+    weft_buf b, h;
+    size_t   used, room = MESH_MSG_MAX - (64u << 10); /* framing, lists */
+
+    weft_buf_init(&b, MESH_MSG_MAX);
+    weft_buf_init(&h, MESH_MSG_MAX);
+    used
+        = proto_encode(rep, &b) == WEFT_OK && proto_encode(heads, &h) == WEFT_OK
+        ? b.len + h.len
+        : room;
+    weft_buf_free(&b);
+    weft_buf_free(&h);
+    if (used + (64u << 10) > room) /* a very large mesh: a small reply */
+        return 64u << 10;
+    return room - used < MESH_SYNC_BYTES ? room - used : MESH_SYNC_BYTES;
+}
+
 static session *
 session_find(mesh *m, const pv *req)
 {
@@ -251,7 +276,6 @@ on_request(
         if (heads == NULL || heads->type != PV_MAP || !envs || !mine || !sheads
             || !upto)
             return weft_diagf(d, WEFT_EINVAL, "sync: expected heads or hd");
-        more = mesh__missing(m->n, a, heads, MESH_BATCH_BYTES, envs, upto);
         mesh__heads_newer(m->n, a, heads, MESH_BATCH_BYTES / 4, sheads);
         /* The caller's policy is older than ours: ours goes along. */
         if (gov_bundle(m->n) != NULL && policy_of(heads) < gov_version(m->n)
@@ -259,9 +283,14 @@ on_request(
                     pv_bin(a, gov_bundle(m->n)->p, gov_bundle(m->n)->len))))
             return err;
         if ((err = mesh__heads(m->n, a, mine, true))
-            || (err = pv_set(a, rep, "envs", envs))
             || (err = pv_set(a, rep, "sheads", sheads))
-            || (err = pv_set(a, rep, "heads", mine))
+            || (err = pv_set(a, rep, "heads", mine)))
+            return err;
+        /* The summaries fill what the message has left (upto takes at
+         * most what the heads do). */
+        more
+            = mesh__missing(m->n, a, heads, sync_budget(rep, mine), envs, upto);
+        if ((err = pv_set(a, rep, "envs", envs))
             || (err = pv_set(a, rep, "more", pv_bool(a, more)))
             /* Where the copy stands: the caller may ask for the next
              * reply before it has stored this one. */
