@@ -216,7 +216,7 @@ def test_many_files_in_several_batches():
     # More file bytes than the CLI sends in one request: several batches,
     # results still one per file and in order, seqs consecutive.
     n = Node("seller").start("seller")
-    pad = ("#" + "p" * 1000 + "\n") * 700  # ~700 KB of comments each
+    pad = ("#" + "p" * 1000 + "\n") * 2200  # ~2.2 MB of comments each
     paths = [write("big%d.yaml" % i, odps("Bulk %d" % i) + pad)
              for i in range(6)]
     bad = write("bad.yaml", "data-product:\n  name: x\n")
