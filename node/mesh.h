@@ -21,7 +21,7 @@
 #define MESH_URL_MAX        256        /* bytes in a peer url */
 #define MESH_MSG_MAX        (4u << 20) /* bytes in one peer message */
 #define MESH_BATCH_BYTES    (1u << 20) /* envelopes in one push */
-#define MESH_SYNC_BYTES     (3u << 20) /* envelopes in one sync reply, at most */
+#define MESH_SYNC_BYTES     (2u << 20) /* envelopes in one sync reply, at most */
 #define MESH_OUTBOX_MAX     (8u << 20) /* bytes waiting for one peer */
 #define MESH_TIMEOUT_MS     5000       /* a request's reply deadline */
 #define MESH_BACKOFF_MIN_MS 250

@@ -86,7 +86,7 @@ weft_err weft_diagf(weft_diag *d, weft_err err, const char *fmt, ...)
 #define WEFT_SUMMARY_MAX  4096        /* bytes in one encoded summary */
 #define WEFT_DESC_MAX     (8u << 20)  /* bytes in one encoded descriptor */
 #define WEFT_MSG_MAX      (64u << 20) /* bytes in one CLI socket message */
-#define WEFT_BATCH_MAX    (4u << 20)  /* the CLI closes a publish batch here */
+#define WEFT_BATCH_MAX    (2u << 20)  /* the CLI closes a publish batch here */
 #define WEFT_DOMAIN_MAX   64          /* bytes in a domain name */
 #define WEFT_ID_MAX       200         /* bytes in a product id */
 #define WEFT_SUMMARY_TEXT 480         /* description bytes kept in a summary */
