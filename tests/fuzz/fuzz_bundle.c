@@ -146,13 +146,15 @@ catalog_bind_key(
 weft_err
 catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
     const uint8_t *env, size_t envlen, const uint8_t *desc, size_t desclen,
-    accept_outcome *out, weft_diag *d)
+    const struct ixdoc *ix, accept_outcome *out, weft_diag *d)
 {
     pv      *again = NULL, *dv = NULL;
     uint8_t  h[32];
     weft_err err;
 
     (void) n;
+    if (ix != NULL)
+        fail("a bundle's summary reaching the catalog with an index document");
     if (t != TXN || st.txns != 1 || st.binds != 1)
         fail("catalog_accept outside the transaction or before the bind");
     if (sum == NULL || proto_summary_check(sum, d) != WEFT_OK)
