@@ -1157,7 +1157,7 @@ catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results,
     }
     if (err != WEFT_OK
         || (pp = prep_start(docs->u.a.n, cost, READY_BUDGET, prep_helpers(),
-                make_ready, &rc, slots))
+                make_ready, &rc, slots, PREP_RING))
             == NULL
         || (err = store_begin(n->st, true, &t)) != WEFT_OK) {
         prep_stop(pp);

@@ -147,12 +147,13 @@ typedef struct pkey {
 typedef struct ixdoc {
     char    *buf; /* the words and pairs, each NUL-terminated */
     size_t   used, cap;
-    tok     *toks;
+    tok     *toks; /* while analyze runs */
     size_t   ntoks, captoks;
     term    *terms;
     size_t   nterms;
-    pkey    *keys;
+    pkey    *keys; /* while analyze runs */
     size_t   nkeys, capkeys;
+    uint8_t *kpack; /* then the nkeys keys, each a length byte and bytes */
     uint16_t len[QF_COUNT];
     uint8_t  field;
     int64_t  prev; /* the offset of the text's word before; -1: none */
@@ -168,6 +169,7 @@ ixdoc_free(ixdoc *d)
     free(d->toks);
     free(d->terms);
     free(d->keys);
+    free(d->kpack);
 }
 
 /* tok_add puts a (byte 1, a, space) b into d's buffer as a word of the
@@ -244,7 +246,7 @@ str_hash(const char *w)
 static pkey *
 key_new(ixdoc *d)
 {
-    if (!grow(&d->keys, &d->capkeys, d->nkeys + 1, sizeof(*d->keys), 64)) {
+    if (!grow(&d->keys, &d->capkeys, d->nkeys + 1, sizeof(*d->keys), 32)) {
         d->err = WEFT_ENOMEM;
         return NULL;
     }
@@ -361,6 +363,41 @@ pkey_cmp(const void *x, const void *y)
     return c ? c : (int) a->n - (int) b->n;
 }
 
+/* pack keeps what the index takes of d in as little memory as it fits
+ * (helpers hold a sync reply's worth of documents ahead of the loop):
+ * the keys packed, the words' buffer and terms cut to size, the tokens
+ * gone. */
+static weft_err
+pack(ixdoc *d)
+{
+    size_t   n = 0;
+    uint8_t *p;
+    void    *q;
+
+    for (size_t i = 0; i < d->nkeys; i++)
+        n += 1 + (size_t) d->keys[i].n;
+    if ((d->kpack = p = malloc(n ? n : 1)) == NULL)
+        return d->err = WEFT_ENOMEM;
+    for (size_t i = 0; i < d->nkeys; i++) {
+        *p++ = d->keys[i].n;
+        memcpy(p, d->keys[i].k, d->keys[i].n);
+        p += d->keys[i].n;
+    }
+    free(d->keys);
+    free(d->toks);
+    d->keys = NULL;
+    d->toks = NULL;
+    d->capkeys = d->ntoks = d->captoks = 0;
+    if (d->used > 0 && (q = realloc(d->buf, d->used)) != NULL) {
+        d->buf = q;
+        d->cap = d->used;
+    }
+    if (d->nterms > 0
+        && (q = realloc(d->terms, d->nterms * sizeof(*d->terms))) != NULL)
+        d->terms = q;
+    return WEFT_OK;
+}
+
 /* analyze fills d with the words, counts and keys of summary sum. */
 static weft_err
 analyze(ixdoc *d, const pv *sum)
@@ -449,7 +486,7 @@ analyze(ixdoc *d, const pv *sum)
         if (n == 0 || pkey_cmp(&d->keys[n - 1], &d->keys[i]) != 0)
             d->keys[n++] = d->keys[i];
     d->nkeys = n;
-    return WEFT_OK;
+    return pack(d);
 }
 
 /* ---- postings as bytes ------------------------------------------------- */
@@ -1211,13 +1248,14 @@ batch_add(ixbatch *b, char tab, const void *key, size_t klen, uint32_t doc,
 static weft_err
 add_doc(ixbatch *b, uint32_t doc, const ixdoc *d)
 {
-    weft_err err = WEFT_OK;
+    const uint8_t *p = d->kpack;
+    weft_err       err = WEFT_OK;
 
     for (size_t i = 0; err == WEFT_OK && i < d->nterms; i++)
         err = batch_add(
             b, 't', TW(d, i), strlen(TW(d, i)), doc, d->terms[i].tf);
-    for (size_t i = 0; err == WEFT_OK && i < d->nkeys; i++)
-        err = batch_add(b, 'p', d->keys[i].k, d->keys[i].n, doc, NULL);
+    for (size_t i = 0; err == WEFT_OK && i < d->nkeys; i++, p += 1 + p[0])
+        err = batch_add(b, 'p', p + 1, p[0], doc, NULL);
     if (err == WEFT_OK) {
         b->ndocs_all++;
         for (int f = 0; f < QF_COUNT; f++)

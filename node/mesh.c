@@ -362,6 +362,20 @@ link_new(mesh *m, const char *url)
     return l;
 }
 
+/* pre_drop frees what mesh__prefetch took from l's aio. */
+static void
+pre_drop(plink *l)
+{
+    mesh__in_free(l->pre_in);
+    pv_arena_free(l->pre_a);
+    if (l->pre_msg != NULL)
+        nng_msg_free(l->pre_msg);
+    l->pre_in = NULL;
+    l->pre_a = NULL;
+    l->pre_rep = NULL;
+    l->pre_msg = NULL;
+}
+
 static void
 link_free(plink *l)
 {
@@ -383,6 +397,7 @@ link_free(plink *l)
     pthread_mutex_unlock(&m->mtx);
     if (l->f != NULL)
         l->f->on = NULL;
+    pre_drop(l);
     /* A reply that arrived but was never handled is ours to free. */
     if (l->ph == PH_RECV && nng_aio_result(l->aio) == 0
         && nng_aio_get_msg(l->aio) != NULL)
@@ -694,7 +709,7 @@ mesh_fetch(node *n, const char *id, const uint8_t body[32], const uint8_t *req,
 }
 
 static void
-link_reply(plink *l, const pv *rep)
+link_reply(plink *l, const pv *rep, mesh_in **in)
 {
     mesh     *m = l->m;
     const pv *ok = pv_get(rep, "ok");
@@ -736,7 +751,9 @@ link_reply(plink *l, const pv *rep)
         const pv *more = pv_get(rep, "more");
         bool      ahead = more != NULL && more->type == PV_BOOL && more->u.b
             && !l->dry && sync_ahead(l, pv_get(rep, "upto"));
-        int again = mesh__sync_reply(m->n, l, rep);
+        int again = mesh__sync_reply(m->n, l, rep, *in);
+
+        *in = NULL; /* freed there */
 
         l->dry = again <= 0;
         if (ahead)
@@ -757,34 +774,91 @@ link_reply(plink *l, const pv *rep)
     link_kick(l);
 }
 
+/* reply_decode decodes the reply msg into a new arena; NULL (and *a
+ * NULL) when it is not a map. */
+static pv *
+reply_decode(nng_msg *msg, pv_arena **a)
+{
+    pv *rep;
+
+    if ((*a = pv_arena_new((size_t) MESH_MSG_MAX * 4)) != NULL
+        && proto_decode(*a, nng_msg_body(msg), nng_msg_len(msg), &rep, NULL)
+            == WEFT_OK
+        && rep->type == PV_MAP)
+        return rep;
+    pv_arena_free(*a);
+    *a = NULL;
+    return NULL;
+}
+
+void
+mesh__prefetch(mesh *m)
+{
+    const pv *ok, *envs;
+    nng_msg  *msg;
+    plink    *l;
+
+    /* The first link waiting for the loop with a sync reply in hand (a
+     * link on the queue has no request in flight: nothing else touches
+     * its aio until link_done). */
+    pthread_mutex_lock(&m->mtx);
+    for (l = m->head; l != NULL; l = l->next)
+        if (l->op == OP_SYNC && l->ph == PH_RECV && l->pre_msg == NULL)
+            break;
+    pthread_mutex_unlock(&m->mtx);
+    if (l == NULL || nng_aio_result(l->aio) != 0
+        || (msg = nng_aio_get_msg(l->aio)) == NULL)
+        return;
+    if ((l->pre_rep = reply_decode(msg, &l->pre_a)) == NULL)
+        return; /* link_done finds it malformed again, and says so */
+    nng_aio_set_msg(l->aio, NULL);
+    l->pre_msg = msg;
+    ok = pv_get(l->pre_rep, "ok");
+    envs = pv_get(l->pre_rep, "envs");
+    if (ok != NULL && ok->type == PV_BOOL && ok->u.b && envs != NULL
+        && envs->type == PV_ARR && envs->u.a.n > 0)
+        l->pre_in = mesh__in_start(m->n, envs);
+}
+
 static void
 link_done(plink *l)
 {
-    pv_arena *a;
+    pv_arena *a = NULL;
     nng_msg  *msg;
     pv       *rep;
+    mesh_in  *in = NULL;
     int       rv = nng_aio_result(l->aio);
 
     if (rv != 0) {
         link_down(l, nng_strerror(rv));
         return;
     }
-    msg = nng_aio_get_msg(l->aio);
-    nng_aio_set_msg(l->aio, NULL); /* handled: link_free must not free it */
+    if (l->pre_msg != NULL) { /* taken ahead: mesh__prefetch */
+        msg = l->pre_msg;
+        a = l->pre_a;
+        rep = l->pre_rep;
+        in = l->pre_in;
+        l->pre_msg = NULL;
+        l->pre_a = NULL;
+        l->pre_rep = NULL;
+        l->pre_in = NULL;
+    } else {
+        msg = nng_aio_get_msg(l->aio);
+        nng_aio_set_msg(l->aio, NULL); /* handled: link_free must not free it */
+        rep = reply_decode(msg, &a);
+    }
     l->rtt_us = weft_now_us() - l->sent_us;
     l->msgs_in++;
     l->bytes_in += nng_msg_len(msg);
     l->m->n->stats.link_msgs_in++;
     l->m->n->stats.link_bytes_in += nng_msg_len(msg);
-    if ((a = pv_arena_new((size_t) MESH_MSG_MAX * 4)) == NULL
-        || proto_decode(a, nng_msg_body(msg), nng_msg_len(msg), &rep, NULL)
-            != WEFT_OK
-        || rep->type != PV_MAP) {
+    if (rep == NULL) {
         l->refusals++;
         l->m->n->stats.refused[REFUSED_REPLY]++;
         link_down(l, "malformed reply");
     } else
-        link_reply(l, rep);
+        link_reply(l, rep, &in);
+    mesh__in_free(in);
     pv_arena_free(a);
     nng_msg_free(msg);
 }

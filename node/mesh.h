@@ -126,6 +126,24 @@ weft_err mesh__bind(node *n, const char *dom, const uint8_t key[32]);
 size_t mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
     uint64_t *refused);
 
+/*
+ * The receipt pipeline in two steps: mesh__in_start has the helpers open
+ * (decode, check, verify, analyze for the index) the envelopes envs,
+ * which must outlive it, ahead of the loop thread; mesh__in_store stores
+ * them as mesh__receive does, and frees in (which may be NULL: out of
+ * memory, nothing stored). mesh__in_free frees one never stored.
+ */
+typedef struct mesh_in mesh_in;
+mesh_in               *mesh__in_start(node *n, const pv *envs);
+size_t                 mesh__in_store(
+                    node *n, mesh_in *in, const uint8_t *from, bool forward, uint64_t *refused);
+void mesh__in_free(mesh_in *in);
+
+/* mesh__prefetch starts opening the summaries of a sync reply that has
+ * arrived but waits for the loop thread (mesh.c), so the helpers work on
+ * it while the loop thread commits the reply before. */
+void mesh__prefetch(mesh *m);
+
 /* mesh__missing appends to envs (up to budget bytes) the summaries in our
  * log above the peer's heads, oldest first per domain; true if it had to
  * stop at the budget. upto (a map, or NULL) gets, for each domain it took
@@ -134,9 +152,10 @@ size_t mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
 bool mesh__missing(
     node *n, pv_arena *a, const pv *heads, size_t budget, pv *envs, pv *upto);
 
-/* mesh__sync_reply handles a sync reply on link l; > 0 asks for another
- * round at once (the peer had more than one reply holds). */
-int mesh__sync_reply(node *n, plink *l, const pv *rep);
+/* mesh__sync_reply handles a sync reply on link l (in: its summaries
+ * being opened, or NULL; freed here); > 0 asks for another round at once
+ * (the peer had more than one reply holds). */
+int mesh__sync_reply(node *n, plink *l, const pv *rep, mesh_in *in);
 
 /* mesh__queue puts an envelope or a head (kind) in link l's outbox (sent
  * by link_kick). */

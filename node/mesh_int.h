@@ -45,6 +45,12 @@ typedef struct plink {
     outbox        out;
     struct fetch *f;    /* the fetch in flight on this link */
     struct plink *next; /* the done queue */
+    /* A sync reply taken off the aio ahead of link_done, its summaries
+     * being opened (mesh__prefetch): the message, its decoded tree. */
+    nng_msg  *pre_msg;
+    pv_arena *pre_a;
+    pv       *pre_rep;
+    mesh_in  *pre_in;
 } plink;
 
 /* A descriptor being fetched from peers for a waiting CLI request. */

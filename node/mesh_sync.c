@@ -204,43 +204,95 @@ make_in(void *ctx, size_t i, void *slot)
         s->ix = index_doc_new(s->sum);
 }
 
-static void
-inslots_free(inslot *ring)
+/* Summaries opened ahead of the loop thread, at most: a sync reply's
+ * worth of them is made while the loop commits the reply before it
+ * (mesh__prefetch), so a bulk copy keeps both cores busy. */
+#define IN_RING 1024
+
+/*
+ * A list of envelopes being opened by the helpers (mesh__in_start) until
+ * the loop thread stores them (mesh__in_store). It refers to envs, which
+ * must outlive it.
+ */
+struct mesh_in {
+    inslot *ring;
+    void  **slots;
+    size_t  nring;
+    inctx   ic;
+    prep   *pp;
+};
+
+void
+mesh__in_free(mesh_in *in)
 {
-    for (size_t k = 0; ring != NULL && k < PREP_RING; k++) {
-        pv_arena_free(ring[k].a);
-        index_doc_free(ring[k].ix);
+    if (in == NULL)
+        return;
+    prep_stop(in->pp);
+    for (size_t k = 0; in->ring != NULL && k < in->nring; k++) {
+        pv_arena_free(in->ring[k].a);
+        index_doc_free(in->ring[k].ix);
     }
-    free(ring);
+    free(in->ring);
+    free(in->slots);
+    free(in);
+}
+
+mesh_in *
+mesh__in_start(node *n, const pv *envs)
+{
+    mesh_in *in = calloc(1, sizeof(*in));
+    size_t   nr = envs->u.a.n < PREP_RING ? PREP_RING : envs->u.a.n;
+
+    if (in == NULL)
+        return NULL;
+    in->nring = nr < IN_RING ? nr : IN_RING;
+    in->ic = (inctx) { n, envs, (int64_t) time(NULL) };
+    if ((in->ring = calloc(in->nring, sizeof(*in->ring))) == NULL
+        || (in->slots = calloc(in->nring, sizeof(*in->slots))) == NULL) {
+        mesh__in_free(in);
+        return NULL;
+    }
+    for (size_t k = 0; k < in->nring; k++) {
+        if ((in->ring[k].a = pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64))
+            == NULL) {
+            mesh__in_free(in);
+            return NULL;
+        }
+        in->slots[k] = &in->ring[k];
+    }
+    /* Helpers open the summaries ahead, outside the write txn, while
+     * the loop thread stores them in order. */
+    if ((in->pp = prep_start(envs->u.a.n, NULL, 0, prep_helpers(), make_in,
+             &in->ic, in->slots, in->nring))
+        == NULL) {
+        mesh__in_free(in);
+        return NULL;
+    }
+    return in;
 }
 
 size_t
 mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
     uint64_t *refused)
 {
+    *refused = 0;
+    return mesh__in_store(n, mesh__in_start(n, envs), from, forward, refused);
+}
+
+size_t
+mesh__in_store(
+    node *n, mesh_in *in, const uint8_t *from, bool forward, uint64_t *refused)
+{
     pv_arena      *a = pv_arena_new((size_t) MESH_MSG_MAX * 4);
     store_txn     *t = NULL;
     recv           fwd = { NULL, NULL, 0 };
     size_t         fresh_count = 0;
     accept_outcome out;
-    inslot        *ring = calloc(PREP_RING, sizeof(*ring));
-    void          *slots[PREP_RING];
-    inctx          ic = { n, envs, (int64_t) time(NULL) };
-    prep          *pp = NULL;
-    bool           ok = a != NULL && ring != NULL;
+    const pv      *envs = in != NULL ? in->ic.envs : NULL;
+    prep          *pp = in != NULL ? in->pp : NULL;
 
     *refused = 0;
-    for (size_t k = 0; ok && k < PREP_RING; k++) {
-        ok = (ring[k].a = pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64)) != NULL;
-        slots[k] = &ring[k];
-    }
-    /* Helpers open the summaries ahead, outside the write txn, while
-     * this thread stores them in order. */
-    if (!ok
-        || (pp = prep_start(
-                envs->u.a.n, NULL, 0, prep_helpers(), make_in, &ic, slots))
-            == NULL
-        || store_begin(n->st, true, &t) != WEFT_OK)
+    if (a == NULL || in == NULL || store_begin(n->st, true, &t) != WEFT_OK)
         goto done;
     fwd.env = calloc(2 * envs->u.a.n + 1, sizeof(*fwd.env));
     fwd.len = calloc(2 * envs->u.a.n + 1, sizeof(*fwd.len));
@@ -296,6 +348,13 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
             recv_add(&fwd, (const uint8_t *) e->u.s.p, e->u.s.len);
         prep_release(pp, i);
     }
+    /* The next reply of a copy has most likely arrived by now: the
+     * helpers start opening it while this thread commits (this list's
+     * slots let go of first: one list's worth of memory at a time). */
+    mesh__in_free(in);
+    in = NULL;
+    if (n->mesh != NULL)
+        mesh__prefetch(n->mesh);
     if (store_commit(t) != WEFT_OK) {
         t = NULL;
         fresh_count = 0;
@@ -311,8 +370,7 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
     mesh__forward(n, fwd.env, fwd.len, fwd.n, from);
 done:
     store_abort(t);
-    prep_stop(pp);
-    inslots_free(ring);
+    mesh__in_free(in);
     for (size_t i = 0; i < fwd.n; i++)
         free(fwd.env[i]);
     free(fwd.env);
@@ -430,7 +488,7 @@ mesh__missing(
 }
 
 int
-mesh__sync_reply(node *n, plink *l, const pv *rep)
+mesh__sync_reply(node *n, plink *l, const pv *rep, mesh_in *in)
 {
     const pv *envs = pv_get(rep, "envs"), *heads = pv_get(rep, "heads");
     const pv *more = pv_get(rep, "more"), *same = pv_get(rep, "same");
@@ -440,10 +498,15 @@ mesh__sync_reply(node *n, plink *l, const pv *rep)
     uint64_t  refused = 0;
     size_t    got = 0;
 
-    if (same != NULL && same->type == PV_BOOL)
+    if (same != NULL && same->type == PV_BOOL) {
+        mesh__in_free(in);
         return same->u.b ? 0 : 1; /* a light round: go full if they differ */
+    }
     if (envs != NULL && envs->type == PV_ARR)
-        got = mesh__receive(n, envs, mesh__link_key(l), false, &refused);
+        got = mesh__in_store(n, in != NULL ? in : mesh__in_start(n, envs),
+            mesh__link_key(l), false, &refused);
+    else
+        mesh__in_free(in);
     if (sheads != NULL)
         mesh__heads_receive(n, sheads, mesh__link_key(l), false, &refused);
     if (pol != NULL && pol->type == PV_BIN)

@@ -4,7 +4,7 @@
  * microseconds, next to which a lock is nothing. A wake-up is not
  * (waking the other core costs ~50 us here, LIMITS.md): nobody is
  * signalled unless it waits, and a helper that found the ring full waits
- * for half of it to free up, so it is woken once per PREP_RING / 2 items.
+ * for half of it to free up, so it is woken once per half a ring of items.
  */
 #include "node/prep.h"
 #include "util/weft.h"
@@ -31,7 +31,8 @@ struct prep {
     prep_fn         fn;
     void           *ctx;
     void          **slots;
-    bool            done[PREP_RING]; /* slot holds its current item */
+    size_t          ring;
+    bool           *done; /* slot holds its current item */
 };
 
 /* cost is what item i weighs (nothing without a list of costs). */
@@ -46,7 +47,7 @@ static bool
 full(const prep *p)
 {
     return p->claim < p->n
-        && (p->claim >= p->released + PREP_RING
+        && (p->claim >= p->released + p->ring
             || (p->weight > 0 && p->weight + cost(p, p->claim) > p->budget));
 }
 
@@ -56,7 +57,7 @@ static bool
 roomy(const prep *p)
 {
     return p->claim >= p->n
-        || (p->claim < p->released + PREP_RING / 2
+        || (p->claim < p->released + (p->ring + 1) / 2
             && (p->weight == 0 || p->weight + cost(p, p->claim) <= p->budget));
 }
 
@@ -68,9 +69,9 @@ make_one(prep *p, size_t j)
     p->claim++;
     p->weight += cost(p, j);
     pthread_mutex_unlock(&p->mtx);
-    p->fn(p->ctx, j, p->slots[j % PREP_RING]);
+    p->fn(p->ctx, j, p->slots[j % p->ring]);
     pthread_mutex_lock(&p->mtx);
-    p->done[j % PREP_RING] = true;
+    p->done[j % p->ring] = true;
     if (p->waiting)
         pthread_cond_broadcast(&p->ready);
 }
@@ -104,12 +105,16 @@ prep_helpers(void)
 
 prep *
 prep_start(size_t n, const size_t *cost, size_t budget, int helpers, prep_fn fn,
-    void *ctx, void **slots)
+    void *ctx, void **slots, size_t ring)
 {
     prep *p = calloc(1, sizeof(*p));
 
-    if (p == NULL)
+    if (p == NULL || ring == 0
+        || (p->done = calloc(ring, sizeof(*p->done))) == NULL) {
+        free(p);
         return NULL;
+    }
+    p->ring = ring;
     p->n = n;
     p->cost = cost;
     p->budget = budget;
@@ -117,17 +122,20 @@ prep_start(size_t n, const size_t *cost, size_t budget, int helpers, prep_fn fn,
     p->ctx = ctx;
     p->slots = slots;
     if (pthread_mutex_init(&p->mtx, NULL) != 0) {
+        free(p->done);
         free(p);
         return NULL;
     }
     if (pthread_cond_init(&p->room, NULL) != 0) {
         pthread_mutex_destroy(&p->mtx);
+        free(p->done);
         free(p);
         return NULL;
     }
     if (pthread_cond_init(&p->ready, NULL) != 0) {
         pthread_cond_destroy(&p->room);
         pthread_mutex_destroy(&p->mtx);
+        free(p->done);
         free(p);
         return NULL;
     }
@@ -144,15 +152,15 @@ prep_start(size_t n, const size_t *cost, size_t budget, int helpers, prep_fn fn,
 void *
 prep_get(prep *p, size_t i)
 {
-    void *slot = p->slots[i % PREP_RING];
+    void *slot = p->slots[i % p->ring];
 
     pthread_mutex_lock(&p->mtx);
     /* Item i not made yet: rather than wait for the helper making it
      * (a sleep and a wake-up cost more than an item here), make the next
      * one nobody has taken, while the ring has room for it. */
-    while (!p->done[i % PREP_RING] && p->claim < p->n && !full(p))
+    while (!p->done[i % p->ring] && p->claim < p->n && !full(p))
         make_one(p, p->claim);
-    while (!p->done[i % PREP_RING]) {
+    while (!p->done[i % p->ring]) {
         p->waiting = true;
         pthread_cond_wait(&p->ready, &p->mtx);
         p->waiting = false;
@@ -165,7 +173,7 @@ void
 prep_release(prep *p, size_t i)
 {
     pthread_mutex_lock(&p->mtx);
-    p->done[i % PREP_RING] = false;
+    p->done[i % p->ring] = false;
     p->released = i + 1;
     p->weight -= cost(p, i);
     if (p->idle > 0 && roomy(p))
@@ -187,5 +195,6 @@ prep_stop(prep *p)
     pthread_cond_destroy(&p->room);
     pthread_cond_destroy(&p->ready);
     pthread_mutex_destroy(&p->mtx);
+    free(p->done);
     free(p);
 }

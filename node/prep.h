@@ -6,7 +6,7 @@
  * while the loop thread stores the ones before). The ring bounds how many
  * items the helpers run ahead, and a budget how much they weigh (the
  * caller says what each item costs: publishing, its bytes), so memory
- * stays that of PREP_RING small items or of the budget's worth of large
+ * stays that of a ring of small items or of the budget's worth of large
  * ones.
  */
 #ifndef WEFT_PREP_H
@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define PREP_RING      64 /* items made ahead of the caller, at most */
+#define PREP_RING      64 /* a ring's size for most callers */
 #define PREP_HELPERS   2  /* helper threads, at most */
 #define PREP_MIN_ITEMS 16 /* shorter lists run on the caller alone */
 
@@ -26,8 +26,8 @@ typedef struct prep prep;
 typedef void (*prep_fn)(void *ctx, size_t i, void *slot);
 
 /*
- * prep_start makes a ring of PREP_RING slots (slots[k] for k < PREP_RING,
- * owned by the caller and kept as they are between items) and starts
+ * prep_start makes a ring of `ring` slots (slots[k] for k < ring, owned
+ * by the caller and kept as they are between items) and starts
  * up to `helpers` threads on n items. Items made but not yet released
  * weigh at most budget (cost[i] each; cost may be NULL: no budget)
  * unless one alone weighs more: the next item the caller needs is always
@@ -36,13 +36,13 @@ typedef void (*prep_fn)(void *ctx, size_t i, void *slot);
  * memory.
  */
 prep *prep_start(size_t n, const size_t *cost, size_t budget, int helpers,
-    prep_fn fn, void *ctx, void **slots);
+    prep_fn fn, void *ctx, void **slots, size_t ring);
 
 /* prep_get waits for item i (the next after the last one released) and
  * returns its slot; the caller makes it itself if no helper has taken it. */
 void *prep_get(prep *p, size_t i);
 
-/* prep_release gives item i's slot back for item i + PREP_RING. */
+/* prep_release gives item i's slot back for item i + ring. */
 void prep_release(prep *p, size_t i);
 
 /* prep_stop stops the helpers (after the items they are making) and frees

@@ -8,17 +8,22 @@
  * items made and not released (but for one item over it alone); and stop
  * cleanly before the last item. A caller that finds its item not made yet
  * makes the next ones nobody has taken (within the ring) rather than
- * wait; with no list of costs there is no budget.
+ * wait; with no list of costs there is no budget. Rings of other sizes
+ * than PREP_RING (one slot, a few, a whole list's worth) work alike.
  */
 #include "node/prep.h"
 #include "test.h"
 
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#define N 5000
+#define N        5000
+#define RING_MAX 1024
+
+static size_t RING = PREP_RING; /* the ring's size in the runs below */
 
 typedef struct slot {
     size_t item;  /* the item it holds */
@@ -80,27 +85,28 @@ static int
 run_budget(size_t n, int helpers, int spin, int caller_spin, size_t stop_at,
     size_t budget, const size_t *pcost)
 {
-    slot  ring[PREP_RING] = { 0 };
-    void *slots[PREP_RING];
-    ctx   c = { .ring = ring,
-          .spin = spin,
-          .cost = COST,
-          .budget = budget,
-          .caller = pthread_self() };
-    prep *p;
-    int   wrong = 0;
+    static slot ring[RING_MAX];
+    void       *slots[RING_MAX];
+    ctx         c = { .ring = ring,
+                .spin = spin,
+                .cost = COST,
+                .budget = budget,
+                .caller = pthread_self() };
+    prep       *p;
+    int         wrong = 0;
 
     pthread_mutex_init(&c.mtx, NULL);
-    for (size_t k = 0; k < PREP_RING; k++)
+    memset(ring, 0, sizeof(ring));
+    for (size_t k = 0; k < RING; k++)
         slots[k] = &ring[k];
-    p = prep_start(n, pcost, budget, helpers, make, &c, slots);
+    p = prep_start(n, pcost, budget, helpers, make, &c, slots, RING);
     CHECK(p != NULL);
     if (p == NULL)
         return 0;
     for (size_t i = 0; i < n && i < stop_at; i++) {
         slot *s = prep_get(p, i);
 
-        if (s != &ring[i % PREP_RING] || s->item != i)
+        if (s != &ring[i % RING] || s->item != i)
             wrong++;
         busy(caller_spin);
         pthread_mutex_lock(&c.mtx);
@@ -117,7 +123,7 @@ run_budget(size_t n, int helpers, int spin, int caller_spin, size_t stop_at,
     for (size_t i = 0; i < n; i++) {
         if (i < stop_at && c.made[i] != 1)
             wrong++;
-        if (stop_at < n && i >= stop_at + PREP_RING && c.made[i] != 0)
+        if (stop_at < n && i >= stop_at + RING && c.made[i] != 0)
             wrong++; /* made further ahead than the ring allows */
     }
     CHECK_EQ_INT(wrong, 0);
@@ -166,6 +172,21 @@ main(void)
         run_budget(N, h, 500, 0, SIZE_MAX, 2000, COST);
         run_budget(N, h, 0, 0, 400, 1000, COST);
     }
+    /* Rings of one slot, a few, and more than the list's items. */
+    for (size_t r = 0; r < 3; r++) {
+        static const size_t rings[] = { 1, 3, RING_MAX };
+
+        RING = rings[r];
+        for (int h = 0; h <= PREP_HELPERS; h++) {
+            run(N, h, 0, 0, SIZE_MAX);
+            run(N, h, 500, 0, SIZE_MAX);
+            run(N, h, 0, 500, SIZE_MAX);
+            run(N, h, 0, 0, 300);
+            run(RING_MAX / 2, h, 0, 200, SIZE_MAX);
+        }
+    }
+    RING = PREP_RING;
+    CHECK(prep_start(10, NULL, 0, 1, make, NULL, NULL, 0) == NULL);
     CHECK(prep_helpers() >= 0 && prep_helpers() <= PREP_HELPERS);
     return test_done("prep_test");
 }
