@@ -36,7 +36,8 @@ export_cb(void *ctx, store_val k, store_val v)
         return e->err = WEFT_ENOMEM;
     memcpy(id, k.p, k.n);
     id[k.n] = 0;
-    if ((e->err = proto_envelope_read(e->a, v.p, v.n, &sum, NULL))
+    if ((e->err = catalog_cur_env(e->t, k, v, &v))
+        || (e->err = proto_envelope_read(e->a, v.p, v.n, &sum, NULL))
         || (e->err = pv_set(e->a, ent, "env", pv_bin(e->a, v.p, v.n))))
         return e->err;
     weft_buf_init(&b, WEFT_DESC_MAX);

@@ -6,7 +6,8 @@
  *
  * Key layouts (see store/store.h for the tables):
  *   DESC  id 0 seq(BE8)            -> canonical descriptor
- *   CUR   id                       -> signed envelope
+ *   CUR   id                       -> seq(BE8) of its current summary
+ *                                     in its domain's log (schema 2)
  *   LOG   domain 0 seq(BE8)        -> signed envelope
  *   SEQ   domain                   -> seq(BE8)
  *   DKEY  domain                   -> public key
@@ -61,18 +62,25 @@ add512(uint8_t acc[64], const uint8_t x[64], bool sub)
     }
 }
 
+typedef struct sum_walk {
+    store_txn *t;
+    uint8_t   *acc;
+} sum_walk;
+
 static int
 sum_cb(void *ctx, store_val k, store_val v)
 {
-    uint8_t *acc = ctx, h[64];
-    char     id[WEFT_ID_MAX + 1];
+    sum_walk *w = ctx;
+    uint8_t   h[64];
+    char      id[WEFT_ID_MAX + 1];
+    store_val env;
 
-    if (k.n > WEFT_ID_MAX)
+    if (k.n > WEFT_ID_MAX || catalog_cur_env(w->t, k, v, &env) != WEFT_OK)
         return 0;
     memcpy(id, k.p, k.n);
     id[k.n] = 0;
-    entry_hash(id, v.p, v.n, h);
-    add512(acc, h, false);
+    entry_hash(id, env.p, env.n, h);
+    add512(w->acc, h, false);
     return 0;
 }
 
@@ -80,6 +88,7 @@ weft_err
 catalog_digest_sum(store_txn *t, bool rebuild, uint8_t acc[64])
 {
     store_val v;
+    sum_walk  w = { t, acc };
     weft_err  err;
 
     if (!rebuild && store_get(t, STORE_META, "digest", 6, &v) == WEFT_OK
@@ -88,7 +97,7 @@ catalog_digest_sum(store_txn *t, bool rebuild, uint8_t acc[64])
         return WEFT_OK;
     }
     memset(acc, 0, 64);
-    if ((err = store_each(t, STORE_CUR, NULL, 0, false, sum_cb, acc)))
+    if ((err = store_each(t, STORE_CUR, NULL, 0, false, sum_cb, &w)))
         return err;
     return WEFT_OK;
 }
@@ -199,15 +208,16 @@ same_but_times(const pv *old, const pv *new)
     return true;
 }
 
-/* cur_put makes env (summary sum) the current summary of id and
- * updates the digest, the domain's product count and the search index
- * (ix: sum's words and keys found ahead, or NULL). */
+/* cur_put makes env (summary sum, which the domain's log holds or is
+ * about to hold under its seq) the current summary of id and updates the
+ * digest, the domain's product count and the search index (ix: sum's
+ * words and keys found ahead, or NULL). */
 static weft_err
 cur_put(store_txn *t, const char *id, const void *env, size_t n, const pv *sum,
     const index_doc *ix)
 {
     const char *status = pv_getstr(sum, "status");
-    uint8_t     acc[64], h[64];
+    uint8_t     acc[64], h[64], seqb[8];
     store_val   old;
     weft_err    err;
     bool        fresh = true, same;
@@ -217,7 +227,7 @@ cur_put(store_txn *t, const char *id, const void *env, size_t n, const pv *sum,
 
     if ((err = catalog_digest_sum(t, false, acc)) != WEFT_OK)
         goto done;
-    if (store_get(t, STORE_CUR, id, strlen(id), &old) == WEFT_OK) {
+    if ((err = catalog_cur_get(t, id, &old)) == WEFT_OK) {
         entry_hash(id, old.p, old.n, h);
         add512(acc, h, true);
         fresh = false;
@@ -229,7 +239,8 @@ cur_put(store_txn *t, const char *id, const void *env, size_t n, const pv *sum,
         if ((err = proto_envelope_read(a, old.p, old.n, &s, NULL)))
             goto done; /* it was read when it was stored */
         snprintf(was, sizeof(was), "%s", pv_getstr(s, "status"));
-    }
+    } else if (err != WEFT_ENOTFOUND)
+        goto done;
     entry_hash(id, env, n, h);
     add512(acc, h, false);
     /* Watchers learn of it once it is stored: the note is in this txn.
@@ -241,7 +252,9 @@ cur_put(store_txn *t, const char *id, const void *env, size_t n, const pv *sum,
         || (!same && (err = watch_note(t, id, fresh ? NULL : was, status)))
         || (!same && (err = index_put(t, s, sum, ix))))
         goto done;
-    err = store_put(t, STORE_CUR, id, strlen(id), env, n);
+    /* The envelope itself is in the domain's log, under this seq. */
+    store_u64_be(seqb, (uint64_t) pv_getint(sum, "seq", 0));
+    err = store_put(t, STORE_CUR, id, strlen(id), seqb, 8);
 done:
     pv_arena_free(a);
     return err;
@@ -298,15 +311,162 @@ seq_put(store_txn *t, const char *domain, uint64_t seq)
 }
 
 weft_err
+catalog_cur_env(store_txn *t, store_val k, store_val v, store_val *env)
+{
+    uint8_t        lk[KEY_MAX + 1];
+    const uint8_t *slash = memchr(k.p, '/', k.n);
+    size_t         dl = slash ? (size_t) (slash - k.p) : 0;
+
+    if (v.n != 8 || dl == 0 || dl > WEFT_DOMAIN_MAX)
+        return WEFT_ESTORE;
+    memcpy(lk, k.p, dl);
+    lk[dl] = 0;
+    memcpy(lk + dl + 1, v.p, 8);
+    return store_get(t, STORE_LOG, lk, dl + 9, env) == WEFT_OK ? WEFT_OK
+                                                               : WEFT_ESTORE;
+}
+
+weft_err
+catalog_cur_get(store_txn *t, const char *id, store_val *env)
+{
+    store_val k = { (const uint8_t *) id, strlen(id) }, v;
+    weft_err  err = store_get(t, STORE_CUR, id, k.n, &v);
+
+    return err != WEFT_OK ? err : catalog_cur_env(t, k, v, env);
+}
+
+weft_err
 catalog_summary(node *n, store_txn *t, pv_arena *a, const char *id, pv **out)
 {
     store_val v;
-    weft_err  err = store_get(t, STORE_CUR, id, strlen(id), &v);
+    weft_err  err = catalog_cur_get(t, id, &v);
 
     (void) n;
     if (err != WEFT_OK)
         return err;
     return proto_envelope_read(a, v.p, v.n, out, NULL);
+}
+
+/* ---- upgrading a store of an earlier layout --------------------------- */
+
+static bool log_has(store_txn *t, const char *dom, uint64_t seq, store_val *v);
+
+typedef struct upgrade {
+    store_txn *t;
+    pv_arena  *a;
+    char     **ids; /* entries to rewrite, and their seqs */
+    uint64_t  *seqs;
+    size_t     n, cap;
+    weft_err   err;
+} upgrade;
+
+/* upgrade_cb notes a schema 1 entry id -> envelope as id -> seq, with
+ * the envelope in its domain's log (where it has always been put too);
+ * an entry of this layout (a seq) is noted as it is. */
+static int
+upgrade_cb(void *ctx, store_val k, store_val v)
+{
+    upgrade    *u = ctx;
+    pv         *sum;
+    const char *dom;
+    int64_t     seq;
+    store_val   held;
+
+    pv_arena_reset(u->a);
+    if (k.n > WEFT_ID_MAX)
+        return u->err = WEFT_ESTORE;
+    if (v.n == 8)
+        seq = (int64_t) store_be_u64(v.p);
+    else if (proto_envelope_read(u->a, v.p, v.n, &sum, NULL) != WEFT_OK
+        || (dom = pv_getstr(sum, "domain")) == NULL
+        || (seq = pv_getint(sum, "seq", 0)) <= 0)
+        return u->err = WEFT_ESTORE;
+    else if (log_has(u->t, dom, (uint64_t) seq, &held)) {
+        if (held.n != v.n || memcmp(held.p, v.p, v.n) != 0)
+            return u->err = WEFT_ESTORE; /* two summaries under one seq */
+    } else {
+        uint8_t lk[KEY_MAX + 1];
+        size_t  kl = keyseq(lk, dom, (uint64_t) seq);
+
+        if (kl == 0 || (u->err = store_put(u->t, STORE_LOG, lk, kl, v.p, v.n)))
+            return u->err ? u->err : (u->err = WEFT_ESTORE);
+    }
+    if (u->n == u->cap) {
+        size_t    cap = u->cap ? u->cap * 2 : 1024;
+        char    **ids = realloc(u->ids, cap * sizeof(*ids));
+        uint64_t *seqs;
+
+        if (ids != NULL)
+            u->ids = ids;
+        if (ids == NULL
+            || (seqs = realloc(u->seqs, cap * sizeof(*seqs))) == NULL)
+            return u->err = WEFT_ENOMEM;
+        u->seqs = seqs;
+        u->cap = cap;
+    }
+    if ((u->ids[u->n] = malloc(k.n + 1)) == NULL)
+        return u->err = WEFT_ENOMEM;
+    memcpy(u->ids[u->n], k.p, k.n);
+    u->ids[u->n][k.n] = 0;
+    u->seqs[u->n++] = (uint64_t) seq;
+    return 0;
+}
+
+weft_err
+catalog_upgrade(node *n)
+{
+    upgrade         u = { 0 };
+    store_val       v;
+    uint8_t         b[8];
+    struct timespec t0, t1;
+    weft_err        err;
+
+    if ((err = store_begin(n->st, true, &u.t)) != WEFT_OK)
+        return err;
+    if (store_get(u.t, STORE_META, "schema", 6, &v) == WEFT_OK
+        && v.n == strlen(CATALOG_SCHEMA)
+        && memcmp(v.p, CATALOG_SCHEMA, v.n) == 0) {
+        store_abort(u.t);
+        return WEFT_OK;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if ((u.a = pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64)) == NULL)
+        err = WEFT_ENOMEM;
+    else if ((err = store_each(u.t, STORE_CUR, NULL, 0, false, upgrade_cb, &u))
+        == WEFT_OK)
+        err = u.err;
+    /* Written anew, in key order (the walk's), so its pages are full:
+     * values made smaller in place would leave them as sparse as the
+     * envelopes did. */
+    if (err == WEFT_OK && u.n > 0)
+        err = store_drop(u.t, STORE_CUR);
+    for (size_t i = 0; err == WEFT_OK && i < u.n; i++) {
+        store_u64_be(b, u.seqs[i]);
+        err = store_append(u.t, STORE_CUR, u.ids[i], strlen(u.ids[i]), b, 8);
+    }
+    if (err == WEFT_OK)
+        err = store_put(u.t, STORE_META, "schema", 6, CATALOG_SCHEMA,
+            strlen(CATALOG_SCHEMA));
+    for (size_t i = 0; i < u.n; i++)
+        free(u.ids[i]);
+    free(u.ids);
+    free(u.seqs);
+    pv_arena_free(u.a);
+    if (err != WEFT_OK) {
+        store_abort(u.t);
+        return err;
+    }
+    if ((err = store_commit(u.t)) != WEFT_OK)
+        return err;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (u.n > 0) /* a new store has nothing to tell */
+        log_msg(LOG_INFO,
+            "store upgraded to schema %s: %zu current summaries now kept once, "
+            "in their domains' logs (%lld ms)",
+            CATALOG_SCHEMA, u.n,
+            (long long) ((t1.tv_sec - t0.tv_sec) * 1000
+                + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+    return WEFT_OK;
 }
 
 typedef struct desc_scan {
@@ -1301,6 +1461,7 @@ typedef struct due {
     bool        stopped;
     renew_pass *p;
     pv_arena   *a;
+    store_txn  *t;
 } due;
 
 static int
@@ -1320,7 +1481,8 @@ due_cb(void *ctx, store_val k, store_val v)
     memcpy(u->p->from, k.p, k.n);
     u->p->from[k.n] = 0;
     pv_arena_reset(u->a);
-    if (proto_envelope_read(u->a, v.p, v.n, &sum, NULL) != WEFT_OK)
+    if (catalog_cur_env(u->t, k, v, &v) != WEFT_OK
+        || proto_envelope_read(u->a, v.p, v.n, &sum, NULL) != WEFT_OK)
         return WEFT_ESTORE; /* it was checked when it was stored */
     exp = pv_getint(sum, "expires", 0);
     if (exp >= u->by) {
@@ -1406,6 +1568,7 @@ catalog_renew(node *n, int64_t now, renew_pass *p, size_t scan, size_t *renewed)
     u.ids = ids;
     u.scan = scan;
     u.p = p;
+    u.t = t;
     /* This domain's current summaries: their ids start with "domain/". */
     err = store_range(
         t, STORE_CUR, pre, pl, p->from, strlen(p->from), due_cb, &u);

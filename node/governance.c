@@ -178,7 +178,8 @@ rejudge_cb(void *ctx, store_val k, store_val v)
     memcpy(id, k.p, k.n);
     id[k.n] = 0;
     pv_arena_reset(r->a);
-    if (proto_envelope_read(r->a, v.p, v.n, &sum, NULL) != WEFT_OK)
+    if (catalog_cur_env(r->t, k, v, &v) != WEFT_OK
+        || proto_envelope_read(r->a, v.p, v.n, &sum, NULL) != WEFT_OK)
         return 0; /* checked when it was stored */
     if ((err = gov_judge(r->n, r->a, sum, &verdict)) != WEFT_OK)
         return err;

@@ -1858,9 +1858,9 @@ rebuild_cur(void *ctx, store_val k, store_val v)
     rebuild *r = ctx;
     pv      *sum;
 
-    (void) k;
     pv_arena_reset(r->a);
-    if (proto_envelope_read(r->a, v.p, v.n, &sum, NULL) != WEFT_OK)
+    if (catalog_cur_env(r->t, k, v, &v) != WEFT_OK
+        || proto_envelope_read(r->a, v.p, v.n, &sum, NULL) != WEFT_OK)
         return 0; /* checked when it was stored */
     if (++r->docs % 4096 == 0)
         store_trim(r->n->st, r->n->mapped_keep);

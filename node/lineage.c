@@ -40,7 +40,7 @@ summary_of(store_txn *t, pv_arena *a, const char *id)
     store_val v;
     pv       *sum;
 
-    if (store_get(t, STORE_CUR, id, strlen(id), &v) != WEFT_OK
+    if (catalog_cur_get(t, id, &v) != WEFT_OK
         || proto_envelope_read(a, v.p, v.n, &sum, NULL) != WEFT_OK)
         return NULL;
     return sum;
@@ -174,9 +174,9 @@ edges_cb(void *ctx, store_val k, store_val v)
     pv    *sum, *ins;
     char   dom[WEFT_DOMAIN_MAX + 1], up[WEFT_ID_MAX + 1];
 
-    (void) k;
     pv_arena_reset(g->w);
-    if (proto_envelope_read(g->w, v.p, v.n, &sum, NULL) != WEFT_OK)
+    if (catalog_cur_env(g->t, k, v, &v) != WEFT_OK
+        || proto_envelope_read(g->w, v.p, v.n, &sum, NULL) != WEFT_OK)
         return 0;
     snprintf(dom, sizeof(dom), "%s", pv_getstr(sum, "domain"));
     ins = pv_get(sum, "inputs");

@@ -164,6 +164,27 @@ weft_err catalog_summary(
     node *n, store_txn *t, pv_arena *a, const char *id, pv **out);
 
 /*
+ * The current table (STORE_CUR) holds, for each product id, the seq of
+ * its current summary in its domain's log (8 bytes, BE; the domain is the
+ * id's part before '/'): each signed summary is stored once, in the log.
+ * catalog_cur_get lends the current envelope of id; catalog_cur_env
+ * that of the entry k -> v of a walk over STORE_CUR. WEFT_ENOTFOUND when
+ * id has none; WEFT_ESTORE for an entry that points nowhere.
+ */
+weft_err catalog_cur_get(store_txn *t, const char *id, store_val *env);
+weft_err catalog_cur_env(
+    store_txn *t, store_val k, store_val v, store_val *env);
+
+/*
+ * catalog_upgrade brings a store of an earlier layout to this one, in
+ * one transaction, and logs it: schema 1 kept each current envelope in
+ * STORE_CUR as well as in the log (now a seq). Nothing to do on a store
+ * of this layout.
+ */
+#define CATALOG_SCHEMA "2"
+weft_err catalog_upgrade(node *n);
+
+/*
  * catalog_descriptor reads the descriptor of id: the one whose hash the
  * current summary signs, or the latest revision of version when version
  * is set. WEFT_ENOTFOUND when the node does not hold it.

@@ -262,7 +262,7 @@ phrase(scan *s, const qnode *n, const uint64_t *mask, uint64_t *out)
             bits &= bits - 1;
             pv_arena_reset(s->w);
             if (ix_id(s->t, doc, id) != WEFT_OK
-                || store_get(s->t, STORE_CUR, id, strlen(id), &v) != WEFT_OK
+                || catalog_cur_get(s->t, id, &v) != WEFT_OK
                 || proto_envelope_read(s->w, v.p, v.n, &sum, NULL) != WEFT_OK
                 || !query_node_match(n, sum)) {
                 out[i] &= ~((uint64_t) 1 << (doc % 64));
@@ -675,7 +675,7 @@ materialize(scan *s, const cand *h, unsigned flags, pv *items)
     int       sev = gov_stored(s->t, h->id, NULL);
 
     pv_arena_reset(s->w);
-    if (store_get(s->t, STORE_CUR, h->id, strlen(h->id), &v) != WEFT_OK
+    if (catalog_cur_get(s->t, h->id, &v) != WEFT_OK
         || proto_envelope_read(s->w, v.p, v.n, &sum, NULL) != WEFT_OK)
         return WEFT_ESTORE; /* indexed in this same snapshot: cannot be */
     if ((item = catalog_item(s->w, sum)) == NULL

@@ -120,7 +120,7 @@ arr_cb(void *ctx, store_val k, store_val v)
     pv_arena_reset(s->w);
     sev = gov_stored(s->t, id, NULL);
     if (sev == 3 /* rejected: served to no query */
-        || store_get(s->t, STORE_CUR, id, strlen(id), &e) != WEFT_OK
+        || catalog_cur_get(s->t, id, &e) != WEFT_OK
         || proto_envelope_read(s->w, e.p, e.n, &sum, NULL) != WEFT_OK
         || !query_match(s->q, sum))
         return 0;

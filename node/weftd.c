@@ -384,7 +384,8 @@ meta_init(node *n)
         || (err
             = store_put(t, STORE_META, "key", 3, crypto_key_public(n->key), 32))
         || (err = store_put(t, STORE_META, "created", 7, now, 8))
-        || (err = store_put(t, STORE_META, "schema", 6, "1", 1))
+        || (err = store_put(t, STORE_META, "schema", 6, CATALOG_SCHEMA,
+                strlen(CATALOG_SCHEMA)))
         || (err = store_put(t, STORE_META, "renew_due", 9, never, 8))
         || (err = store_put(t, STORE_DKEY, n->domain, strlen(n->domain),
                 crypto_key_public(n->key), 32))) {
@@ -795,6 +796,9 @@ main(int argc, char **argv)
     if (crypto_init() != WEFT_OK)
         log_msg(LOG_ERROR, "libsodium failed to initialize");
     else if (lock_dir(&n, &d) != WEFT_OK || identity(&n, o.domain, &d)
+        || (catalog_upgrade(&n) != WEFT_OK
+            && weft_diagf(&d, WEFT_ESTORE,
+                "cannot upgrade the store to schema %s", CATALOG_SCHEMA))
         || (catalog_counts_init(&n) != WEFT_OK
             && weft_diagf(&d, WEFT_ESTORE, "cannot count the catalog"))
         || (index_check(&n, o.reindex) != WEFT_OK

@@ -26,7 +26,7 @@ typedef enum store_table {
     STORE_DKEY,     /* domain name -> 32-byte public key (first seen wins) */
     STORE_SEQ,      /* domain name -> highest seq held (8 bytes, BE) */
     STORE_DESC,     /* product id, 0, seq (BE) -> descriptor, every version */
-    STORE_CUR,      /* product id -> current signed summary envelope */
+    STORE_CUR,      /* product id -> seq (BE) of its current summary, in LOG */
     STORE_LOG,      /* domain, 0, seq (BE) -> signed summary envelope */
     STORE_REF,      /* small indexes kept by the node (contract links) */
     STORE_VERD,     /* product id -> governance verdict (canonical map) */

@@ -119,6 +119,13 @@ store_each(store_txn *t, store_table tab, const void *prefix, size_t plen,
 }
 
 weft_err
+catalog_cur_env(store_txn *t, store_val k, store_val v, store_val *env)
+{
+    (void) t, (void) k, (void) v, (void) env;
+    fail("bundle_import reads a current summary");
+}
+
+weft_err
 catalog_descriptor(node *n, store_txn *t, pv_arena *a, const char *id,
     const char *version, pv **desc, uint64_t *seq)
 {

@@ -25,6 +25,7 @@ from harness import (BIN, CALL_TIMEOUT, Node, free_port, main,  # noqa: E402
                      tmpdir, wait_for, write)
 
 EVILPEER = os.path.join(BIN, "tests", "evilpeer")
+OLDSTORE = os.path.join(BIN, "tests", "oldstore")
 SYNC_MS = 200  # --sync-interval: short, to keep the tests quick
 # The bound of every wait for the mesh to converge (generous: sanitizer
 # builds are slow; a healthy mesh converges in a few intervals).
@@ -722,6 +723,57 @@ def test_renewal_goes_through_every_summary_in_turns():
         and log.count("signed 50 summaries again") >= 3, log[-2000:]
     assert n.status()["seq"] >= 4 * count
     n.answers("renewal rounds")
+
+
+# ---- a store of an earlier layout -----------------------------------------
+
+def test_store_of_schema_1_is_upgraded_in_place():
+    """A store written before schema 2 (each current envelope in STORE_CUR
+    as well as in the log: tests/oldstore puts a store back to it) is
+    upgraded when weftd starts, once: the node then answers exactly as
+    before, for its own products and a peer's, and goes on publishing and
+    replicating."""
+    a = mesh_node("a", "alpha")
+    b = mesh_node("b", "bravo", a)
+    for name in ("anchor", "beacon", "cargo"):
+        a.publish(write(name + ".yaml", doc(name, desc="the %s feed" % name)))
+    a.ok("deprecate", "alpha/beacon", "--reason", "use cargo")
+    a.publish(write("anchor2.yaml", doc("anchor", "1.1.0", desc="again")))
+    b.publish(write("dock.yaml", doc("dock", desc="bravo's own")))
+    converge([a, b], count=4)
+
+    def view(n):
+        st = n.ok("status")
+        return (st["catalog"], st["catalog_digest"], n.catalog_state(),
+                n.ok("search", "feed")["products"],
+                n.ok("get", "alpha/beacon")["summary"],
+                n.ok("get", "bravo/dock")["summary"])
+
+    before = view(a)
+    a.stop()
+    b.stop()
+    r = subprocess.run([OLDSTORE, a.dir], capture_output=True, text=True,
+                       timeout=CALL_TIMEOUT)
+    assert r.returncode == 0 and r.stdout.strip() == "4", (r.stdout, r.stderr)
+    # It is schema 1 now, as a node of the earlier version left it.
+    r = subprocess.run([OLDSTORE, a.dir], capture_output=True, text=True,
+                       timeout=CALL_TIMEOUT)
+    assert r.returncode == 1 and "not a schema 2 store" in r.stderr, r
+
+    restart(a)
+    assert "store upgraded to schema 2: 4 current summaries" in \
+        after_last_start(a), after_last_start(a)
+    assert view(a) == before
+    a.stop()
+    restart(a)
+    assert "store upgraded" not in after_last_start(a)
+    assert view(a) == before
+    # Publishing and the mesh go on from the upgraded store.
+    r2 = a.publish(write("cargo2.yaml", doc("cargo", "2.0.0")))[0]
+    restart(b)
+    converge([a, b], count=4)
+    assert holds(b, "alpha/cargo", version="2.0.0", hash=r2["hash"])
+    assert a.catalog_state() == b.catalog_state()
 
 if __name__ == "__main__":
     main(globals())
