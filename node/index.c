@@ -52,6 +52,9 @@
 #ifndef IX_SEGS_SOFT
 #define IX_SEGS_SOFT 24 /* more: the smallest neighbours are merged */
 #endif
+#ifndef IX_SEGS_DEFER
+#define IX_SEGS_DEFER 128 /* segments a deferring commit leaves unmerged */
+#endif
 #ifndef IX_SEGS_IDLE
 #define IX_SEGS_IDLE 4 /* the same, when idle */
 #endif
@@ -929,6 +932,7 @@ typedef struct ixbatch {
     size_t    nredo, capredo;
     ix_post  *run; /* one key's postings, sorted */
     size_t    runcap;
+    bool      defer; /* index_defer: no merging but what a full list needs */
 } ixbatch;
 
 static int
@@ -1109,7 +1113,11 @@ flush(store_txn *t, void *ctx)
     if (err == WEFT_OK
         && (err = store_put(t, STORE_META, "ix_next", 7, nx, 4)) == WEFT_OK
         && (err = meta_lens(t, b->len)) == WEFT_OK
-        && (err = merge_work(t, &b->sg, merge_budget(&b->sg, posts), false))
+        && (err = merge_work(t, &b->sg,
+                b->defer && b->sg.n < IX_SEGS_DEFER
+                    ? 0
+                    : merge_budget(&b->sg, posts),
+                false))
             == WEFT_OK)
         err = segs_save(t, &b->sg);
     b->n = 0;
@@ -1400,6 +1408,17 @@ done:
     ixdoc_free(&mine);
     if (err == WEFT_OK && b->n >= IX_BATCH_MAX)
         err = flush(t, b);
+    return err;
+}
+
+weft_err
+index_defer(store_txn *t)
+{
+    weft_err err = WEFT_OK;
+    ixbatch *b = batch_of(t, &err);
+
+    if (b != NULL)
+        b->defer = true;
     return err;
 }
 

@@ -64,6 +64,14 @@ weft_err index_sev(store_txn *t, const char *id, int was, int sev);
 weft_err index_check(node *n, bool force);
 
 /*
+ * index_defer has t's commits write their segments without the merging
+ * due (a bulk copy, which sends more at once: the idle merger does it
+ * once the copy ends), while the index has fewer than IX_SEGS_DEFER
+ * (index.c) segments.
+ */
+weft_err index_defer(store_txn *t);
+
+/*
  * index_merge does a turn of the index's pending merging (see index.c,
  * "segments") in a write transaction of its own; *more says whether
  * some is left. Commits do some of it as they go; this is for a node

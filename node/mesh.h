@@ -37,6 +37,8 @@
 #define MESH_RECORDS_MAX  16 /* peer records in one hello reply */
 #define MESH_FETCH_MAX    8  /* descriptor fetches at once */
 #define MESH_PER_WAKE     2  /* link replies handled per loop wake-up */
+/* The index's idle merger waits this long after a reply of a bulk copy. */
+#define MESH_COPY_QUIET_MS 1000
 /* Signed heads: each node signs its own every MESH_HEAD_EVERY_MS (and on
  * every publish) and pushes it to MESH_HEAD_FANOUT peers; every
  * MESH_FULL_EVERY-th anti-entropy round is a full one, which also
@@ -131,13 +133,15 @@ size_t mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
  * (decode, check, verify, analyze for the index) the envelopes envs,
  * which must outlive it, ahead of the loop thread; mesh__in_store stores
  * them as mesh__receive does, and frees in (which may be NULL: out of
- * memory, nothing stored). mesh__in_free frees one never stored.
+ * memory, nothing stored); bulk says more of a copy follows (the index
+ * defers its merging, index_defer). mesh__in_free frees one never
+ * stored.
  */
 typedef struct mesh_in mesh_in;
 mesh_in               *mesh__in_start(node *n, const pv *envs);
-size_t                 mesh__in_store(
-                    node *n, mesh_in *in, const uint8_t *from, bool forward, uint64_t *refused);
-void mesh__in_free(mesh_in *in);
+size_t mesh__in_store(node *n, mesh_in *in, const uint8_t *from, bool forward,
+    bool bulk, uint64_t *refused);
+void   mesh__in_free(mesh_in *in);
 
 /* mesh__prefetch starts opening the summaries of a sync reply that has
  * arrived but waits for the loop thread (mesh.c), so the helpers work on

@@ -276,12 +276,13 @@ mesh__receive(node *n, const pv *envs, const uint8_t *from, bool forward,
     uint64_t *refused)
 {
     *refused = 0;
-    return mesh__in_store(n, mesh__in_start(n, envs), from, forward, refused);
+    return mesh__in_store(
+        n, mesh__in_start(n, envs), from, forward, false, refused);
 }
 
 size_t
-mesh__in_store(
-    node *n, mesh_in *in, const uint8_t *from, bool forward, uint64_t *refused)
+mesh__in_store(node *n, mesh_in *in, const uint8_t *from, bool forward,
+    bool bulk, uint64_t *refused)
 {
     pv_arena      *a = pv_arena_new((size_t) MESH_MSG_MAX * 4);
     store_txn     *t = NULL;
@@ -294,6 +295,13 @@ mesh__in_store(
     *refused = 0;
     if (a == NULL || in == NULL || store_begin(n->st, true, &t) != WEFT_OK)
         goto done;
+    /* More of a copy follows: the index merges once it ends (and the
+     * idle merger waits for that), rather than at every commit. */
+    if (bulk) {
+        n->copying_ms = weft_now_us() / 1000 + MESH_COPY_QUIET_MS;
+        if (index_defer(t) != WEFT_OK)
+            goto done;
+    }
     fwd.env = calloc(2 * envs->u.a.n + 1, sizeof(*fwd.env));
     fwd.len = calloc(2 * envs->u.a.n + 1, sizeof(*fwd.len));
     for (uint32_t i = 0; fwd.env && fwd.len && i < envs->u.a.n; i++) {
@@ -504,7 +512,8 @@ mesh__sync_reply(node *n, plink *l, const pv *rep, mesh_in *in)
     }
     if (envs != NULL && envs->type == PV_ARR)
         got = mesh__in_store(n, in != NULL ? in : mesh__in_start(n, envs),
-            mesh__link_key(l), false, &refused);
+            mesh__link_key(l), false,
+            more != NULL && more->type == PV_BOOL && more->u.b, &refused);
     else
         mesh__in_free(in);
     if (sheads != NULL)

@@ -100,6 +100,9 @@ typedef struct node {
     int64_t renew_low;       /* the earliest expiry of this domain's
                                 summaries made current during a renewal
                                 pass (catalog_renew) */
+    uint64_t copying_ms;     /* a bulk copy streams in until about then
+                                (weft_now_us() / 1000): the index's merging
+                                waits for it to end (index_defer) */
     int        lock_fd;
     http      *http;  /* the HTTP API (--http); NULL without */
     node_stats stats; /* counters for /metrics */

@@ -655,7 +655,14 @@ merge_cb(uv_timer_t *h)
 {
     node    *n = h->data;
     bool     more = false;
-    weft_err err = index_merge(n, &more);
+    weft_err err;
+
+    /* A bulk copy under way: its commits leave the merging for after. */
+    if (weft_now_us() / 1000 < n->copying_ms) {
+        uv_timer_start(h, merge_cb, MERGE_TICK_MS, 0);
+        return;
+    }
+    err = index_merge(n, &more);
 
     if (err != WEFT_OK)
         log_msg(LOG_WARN, "merging the search index: %s (tried again in %d s)",

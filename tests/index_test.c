@@ -4,7 +4,8 @@
  * transactions (many segments, merges under way), and after each one
  * every word, prefix, filter, comparison and facet must answer exactly
  * what the model holds; then corrupted segment records and blocks must
- * give WEFT_ESTORE, not a crash or a wrong answer.
+ * give WEFT_ESTORE, not a crash or a wrong answer. A bulk copy's commits
+ * (index_defer) pile segments up to a bound, merged when idle.
  */
 #include "node/index.h"
 #include "test.h"
@@ -346,6 +347,56 @@ main(void)
         CHECK(ix_segments(t, &segs, &merging) == WEFT_OK);
         store_abort(t);
         CHECK(!merging && segs >= 1);
+    }
+
+    /* A bulk copy's commits (index_defer): each adds its segments and
+     * merges nothing, up to IX_SEGS_DEFER; past it they merge again. The
+     * answers stay right; idle turns merge the pile afterwards. */
+    {
+        size_t first = segs, grew = 0;
+
+        most = 0;
+        for (int r = 0; r < 3 * IX_SEGS_DEFER; r++) {
+            store_txn *t;
+            size_t     was = segs;
+
+            CHECK(store_begin(st, true, &t) == WEFT_OK);
+            CHECK(index_defer(t) == WEFT_OK);
+            for (int j = 0; j < 3; j++) {
+                int i = (int) (next() % NDOCS);
+                pv *old = NULL;
+
+                pv_arena_reset(a);
+                if (model[i].in)
+                    old = summary(a, i);
+                change(i);
+                CHECK(put(t, old, summary(a, i), j % 2 == 0) == WEFT_OK);
+                model[i].in = true;
+            }
+            CHECK(store_commit(t) == WEFT_OK);
+            CHECK(store_begin(st, false, &t) == WEFT_OK);
+            CHECK(ix_segments(t, &segs, &merging) == WEFT_OK);
+            store_abort(t);
+            if (was + 8 < IX_SEGS_DEFER) {
+                CHECK(segs > was && !merging); /* nothing merged */
+                grew++;
+            }
+            most = segs > most ? segs : most;
+            if (r % 8 == 0)
+                check("deferred merging");
+        }
+        printf("index_test: deferring, %zu segments grew to at most %zu\n",
+            first, most);
+        CHECK(grew > 0);
+        CHECK(most >= IX_SEGS_DEFER - 1 && most < IX_SEGS_DEFER + 8);
+        more = true;
+        for (int turns = 0; more && turns < 4000; turns++) {
+            CHECK(index_merge(&n, &more) == WEFT_OK);
+            if (turns % 32 == 0)
+                check("idle merging after a copy");
+        }
+        CHECK(!more);
+        check("merged after a copy");
     }
 
     /* Corruption: a segment list that is cut, a block that is cut. */
