@@ -785,14 +785,26 @@ lifetime(node *n, pv_arena *a, pv *sum)
     return pv_setint(a, sum, "expires", pv_getint(sum, "issued", 0) + ttl(n));
 }
 
+/* A summary made ahead of the loop thread by a helper (publishing):
+ * what issue() would sign if it took seq and no contract attached to the
+ * descriptor (eff: the model it was built from), sealed, and its words
+ * for the index. */
+typedef struct spec {
+    uint64_t   seq; /* 0: none made */
+    pv        *eff;
+    pv        *sum;
+    weft_buf   env;
+    index_doc *ix;
+} spec;
+
 /*
  * sign_store judges, signs and stores sum (this domain's, with the next
  * seq) as the current summary of its product. It sets *dirty just before
- * its first write.
+ * its first write. pre, when not NULL, is sum made and sealed ahead.
  */
 static weft_err
-sign_store(node *n, store_txn *t, pv_arena *a, pv *sum, pv **out, bool *dirty,
-    pv **verdict)
+sign_store(node *n, store_txn *t, pv_arena *a, pv *sum, const spec *pre,
+    pv **out, bool *dirty, pv **verdict)
 {
     const char *id = pv_getstr(sum, "id");
     uint64_t    seq = (uint64_t) pv_getint(sum, "seq", 0);
@@ -812,14 +824,18 @@ sign_store(node *n, store_txn *t, pv_arena *a, pv *sum, pv **out, bool *dirty,
     if (policy_verdict(v) == POLICY_REJECT)
         return WEFT_EPOLICY;
     weft_buf_init(&env, WEFT_SUMMARY_MAX + 256);
-    if ((err = proto_envelope_seal(sum, n->key, &env)) != WEFT_OK)
+    if (pre != NULL)
+        err = weft_buf_append(&env, pre->env.p, pre->env.len);
+    else
+        err = proto_envelope_seal(sum, n->key, &env);
+    if (err != WEFT_OK)
         goto done;
     if ((kl = keyseq(k, n->domain, seq)) == 0) {
         err = WEFT_ETOOBIG;
         goto done;
     }
     *dirty = true;
-    if ((err = cur_put(t, id, env.p, env.len, sum, NULL))
+    if ((err = cur_put(t, id, env.p, env.len, sum, pre ? pre->ix : NULL))
         || (err = due_lower(n, t, pv_getint(sum, "expires", 0)))
         || (err = gov_record(n, t, a, sum, v, &sev))
         || (err = store_put(t, STORE_LOG, k, kl, env.p, env.len))
@@ -834,22 +850,29 @@ done:
 /*
  * issue signs and stores a new summary of eff with the next seq. It sets
  * *dirty just before its first write: a failure before that (a summary
- * that cannot be built) has changed nothing in t.
+ * that cannot be built) has changed nothing in t. pre (or NULL) is a
+ * summary a helper made ahead: taken when it is exactly the one issue
+ * would build (the same seq, the same model), else left.
  */
 static weft_err
 issue(node *n, store_txn *t, pv_arena *a, const pv *eff, const uint8_t body[32],
-    pv **out, bool *dirty, pv **verdict)
+    const spec *pre, pv **out, bool *dirty, pv **verdict)
 {
     uint64_t seq;
     pv      *sum;
     weft_err err;
 
-    if ((err = next_seq(n, t, &seq)) != WEFT_OK
-        || (err = proto_summary_build(a, eff, crypto_key_public(n->key), body,
-                seq, (int64_t) time(NULL), &sum))
+    if ((err = next_seq(n, t, &seq)) != WEFT_OK)
+        return err;
+    if (pre != NULL && pre->seq == seq && pre->sum != NULL
+        && memcmp(pv_get(pre->sum, "body")->u.s.p, body, 32) == 0
+        && pv_equal(pre->eff, eff))
+        return sign_store(n, t, a, pre->sum, pre, out, dirty, verdict);
+    if ((err = proto_summary_build(a, eff, crypto_key_public(n->key), body, seq,
+             (int64_t) time(NULL), &sum))
         || (err = lifetime(n, a, sum)))
         return err;
-    return sign_store(n, t, a, sum, out, dirty, verdict);
+    return sign_store(n, t, a, sum, NULL, out, dirty, verdict);
 }
 
 /* same_content reports whether cur and a summary rebuilt from eff differ
@@ -885,7 +908,7 @@ reissue(node *n, store_txn *t, pv_arena *a, const char *id)
     if (same_content(a, cur, eff, n))
         return WEFT_OK;
     return issue(n, t, a, eff, (const uint8_t *) pv_get(cur, "body")->u.s.p,
-        &sum, &dirty, NULL);
+        NULL, &sum, &dirty, NULL);
 }
 
 typedef struct reissue_ctx {
@@ -1060,7 +1083,7 @@ unlink_old(pub *p, const pv *desc)
 
 static weft_err
 store_new(pub *p, const pv *desc, const weft_buf *bytes, const uint8_t hash[32],
-    pv **sum)
+    const spec *pre, pv **sum)
 {
     const char *id = pv_getstr(desc, "id");
     uint64_t    seq;
@@ -1071,8 +1094,8 @@ store_new(pub *p, const pv *desc, const weft_buf *bytes, const uint8_t hash[32],
 
     /* Once issue writes, a failure dooms the whole batch (p->fatal). */
     if ((err = effective(p->n, p->t, p->a, desc, NULL, &eff))
-        || (err
-            = issue(p->n, p->t, p->a, eff, hash, sum, &p->fatal, &p->verdict)))
+        || (err = issue(
+                p->n, p->t, p->a, eff, hash, pre, sum, &p->fatal, &p->verdict)))
         return err;
     seq = (uint64_t) pv_getint(*sum, "seq", 0);
     if ((kl = keyseq(k, id, seq)) == 0)
@@ -1146,12 +1169,50 @@ typedef struct ready {
     uint8_t     hash[32];
     weft_err    err;
     weft_diag   d;
+    spec        pre; /* its summary, signed ahead (not for a dry run) */
 } ready;
 
+/*
+ * Helpers also build, sign and analyze each document's summary ahead,
+ * guessing its seq: the loop thread says where the domain's seq stands
+ * (next: document i takes seq next + i if every document from the one
+ * the loop is at takes one seq). A document that takes none (unchanged,
+ * refused) or more (a contract that re-signs a product) makes the guesses
+ * of those made meanwhile wrong: the loop thread builds and signs those
+ * itself, as it does a product a contract attaches to.
+ */
 typedef struct ready_ctx {
     const node *n;
     const pv   *docs;
+    bool        dry_run;
+    int64_t     next; /* atomic: the seq of document 0, as it stands */
 } ready_ctx;
+
+/* speculate makes r->pre for document i (on a helper): r->desc is
+ * parsed, encoded and hashed. Nothing made when it cannot be. */
+static void
+speculate(const ready_ctx *c, size_t i, ready *r)
+{
+    int64_t seq = __atomic_load_n(&c->next, __ATOMIC_RELAXED) + (int64_t) i;
+    spec   *s = &r->pre;
+    pv     *eff;
+
+    if (seq <= 0 || (uint64_t) seq > c->n->domain_max
+        || (eff = shallow(r->a, r->desc)) == NULL
+        || (strcmp(pv_getstr(r->desc, "kind"), "product") == 0
+            && pv_set(r->a, eff, "contracts", pv_arr(r->a)) != WEFT_OK)
+        || proto_summary_build(r->a, eff, crypto_key_public(c->n->key), r->hash,
+               (uint64_t) seq, (int64_t) time(NULL), &s->sum)
+            != WEFT_OK
+        || lifetime((node *) c->n, r->a, s->sum) != WEFT_OK
+        || proto_envelope_seal(s->sum, c->n->key, &s->env) != WEFT_OK
+        || (s->ix = index_doc_new(s->sum)) == NULL) {
+        s->sum = NULL;
+        return;
+    }
+    s->eff = eff;
+    s->seq = (uint64_t) seq;
+}
 
 /* make_ready prepares document i of the request (any thread: it reads
  * the request and the node's name, and writes only its slot). */
@@ -1167,6 +1228,12 @@ make_ready(void *ctx, size_t i, void *slot)
     r->bytes.len = 0;
     r->desc = NULL;
     r->d.msg[0] = '\0';
+    index_doc_free(r->pre.ix);
+    r->pre.ix = NULL;
+    r->pre.sum = NULL;
+    r->pre.eff = NULL;
+    r->pre.seq = 0;
+    r->pre.env.len = 0;
     r->file = file ? file : "-";
     r->err = WEFT_OK;
     if (r->a == NULL) { /* its arena could not be made again */
@@ -1207,6 +1274,8 @@ make_ready(void *ctx, size_t i, void *slot)
         return;
     }
     crypto_blake2b(r->bytes.p, r->bytes.len, r->hash);
+    if (!c->dry_run)
+        speculate(c, i, r);
 }
 
 static weft_err
@@ -1225,7 +1294,7 @@ publish_one(pub *p, ready *r, weft_diag *d)
         sum = cur; /* identical content: nothing changes */
     else if (p->dry_run)
         err = lint(p, desc, r->hash, &r->bytes);
-    else if ((err = store_new(p, desc, &r->bytes, r->hash, &sum))) {
+    else if ((err = store_new(p, desc, &r->bytes, r->hash, &r->pre, &sum))) {
         if (err == WEFT_EPOLICY && p->verdict != NULL)
             gov_reasons(p->verdict, p->file, d);
         else if (err == WEFT_ELIMIT)
@@ -1280,6 +1349,8 @@ ready_free(ready *ring)
     for (size_t k = 0; k < PREP_RING; k++) {
         pv_arena_free(ring[k].a);
         weft_buf_free(&ring[k].bytes);
+        weft_buf_free(&ring[k].pre.env);
+        index_doc_free(ring[k].pre.ix);
     }
     free(ring);
 }
@@ -1291,7 +1362,8 @@ catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results,
     ready     *ring;
     size_t    *cost;
     void      *slots[PREP_RING];
-    ready_ctx  rc = { n, docs };
+    ready_ctx  rc = { n, docs, dry_run, 0 };
+    uint64_t   seq = 0;
     prep      *pp = NULL;
     store_txn *t = NULL;
     weft_err   err = WEFT_OK;
@@ -1311,15 +1383,21 @@ catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results,
     }
     for (size_t k = 0; k < PREP_RING; k++) {
         weft_buf_init(&ring[k].bytes, WEFT_DESC_MAX);
+        weft_buf_init(&ring[k].pre.env, WEFT_SUMMARY_MAX + 256);
         if ((ring[k].a = pv_arena_new((size_t) WEFT_DOC_MAX * 32)) == NULL)
             err = WEFT_ENOMEM;
         slots[k] = &ring[k];
     }
+    /* The write transaction first: the helpers' guesses start at the
+     * domain's seq. */
+    if (err == WEFT_OK && (err = store_begin(n->st, true, &t)) == WEFT_OK
+        && (err = seq_get(t, n->domain, &seq)) == WEFT_OK)
+        rc.next = (int64_t) seq + 1;
     if (err != WEFT_OK
         || (pp = prep_start(docs->u.a.n, cost, READY_BUDGET, prep_helpers(),
                 make_ready, &rc, slots, PREP_RING))
-            == NULL
-        || (err = store_begin(n->st, true, &t)) != WEFT_OK) {
+            == NULL) {
+        store_abort(t);
         prep_stop(pp);
         ready_free(ring);
         free(cost);
@@ -1357,6 +1435,10 @@ catalog_publish(node *n, pv_arena *a, const pv *docs, bool dry_run, pv *results,
             *why = d; /* the transaction holds half a publish: drop it */
             break;
         }
+        /* Where the seq stands for the documents after this one. */
+        if (!dry_run && seq_get(t, n->domain, &seq) == WEFT_OK)
+            __atomic_store_n(&rc.next, (int64_t) seq + 1 - (int64_t) (i + 1),
+                __ATOMIC_RELAXED);
         err = WEFT_OK;
     }
     prep_stop(pp);
@@ -1433,7 +1515,7 @@ catalog_set_status(node *n, pv_arena *a, const char *id, const char *status,
         || (err = effective(n, t, a, desc, st, &eff))
         || (err
             = issue(n, t, a, eff, (const uint8_t *) pv_get(cur, "body")->u.s.p,
-                &sum, &dirty, &verdict))
+                NULL, &sum, &dirty, &verdict))
         /* A contract's products are re-signed: retired, it detaches. */
         || (err = link(n, t, a, desc))) {
         if (err == WEFT_EPOLICY)
@@ -1517,7 +1599,7 @@ renew_one(
         || (err = pv_setint(a, sum, "issued", now))
         || (err = lifetime(n, a, sum)))
         return err;
-    err = sign_store(n, t, a, sum, &out, &dirty, &verdict);
+    err = sign_store(n, t, a, sum, NULL, &out, &dirty, &verdict);
     if (err == WEFT_EPOLICY) {
         /* Each pass tries again: it expires unless the policy (or the
          * product, published anew) changes. */

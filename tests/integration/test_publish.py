@@ -284,6 +284,62 @@ def test_large_batch_through_the_helpers():
     assert not any(i.startswith("seller/foreign") for i in ids)
 
 
+def test_summaries_signed_ahead_take_the_seqs_they_would_have():
+    # Helpers build and sign each summary ahead, guessing its seq. In one
+    # request: documents that take no seq (unchanged, refused), one that
+    # takes more (a contract that re-signs the product it attaches to),
+    # and the same product twice. Each result says the seq its summary
+    # has, every seq is taken once, in order, and every summary the node
+    # holds verifies (a bundle of them imports into a new node, which
+    # checks each signature against its seq and content).
+    n = Node("seller").start("seller")
+    first = n.publish(write("kept.yaml", odps("Kept Same")))[0]
+    docs, kinds = [], []
+    for i in range(120):
+        if i == 10:
+            docs.append(write("ship.yaml", product_with_contract(
+                "shipments-contract")))
+        elif i == 30:
+            docs.append(write("c.yaml", CONTRACT))  # re-signs shipments
+        elif i == 20:
+            docs.append(write("dup0.yaml", odps("Twice Over")))
+        elif i == 61:
+            docs.append(write("dup.yaml", odps("Twice Over", version="2.0.0")))
+        elif i % 17 == 3:
+            docs.append(write("kept.yaml", odps("Kept Same")))  # unchanged
+        elif i % 17 == 9:
+            docs.append(write("bad%d.yaml" % i, "data-product: [\n"))
+        else:
+            docs.append(write("s%03d.yaml" % i, odps("Signed Ahead %d" % i)))
+    rc, doc, err = n.weft("publish", *docs, json=True)
+    assert rc == 2, (rc, err)  # the bad ones
+    res = doc["results"]
+    seqs = [r["seq"] for r in res if r["ok"] and r["changed"]]
+    # One seq each, in order, and one more, right after the contract's,
+    # for the product it re-signs.
+    c = [r["seq"] for r in res if r["ok"] and r["kind"] == "contract"][0]
+    want = list(range(first["seq"] + 1, first["seq"] + len(seqs) + 2))
+    assert seqs == sorted(seqs) and sorted(seqs + [c + 1]) == want, (
+        seqs, c, want)
+    assert n.status()["seq"] == want[-1], n.status()
+    assert n.get("seller/shipments")["seq"] == c + 1
+    for r in res:
+        if r["ok"] and not r["changed"]:
+            assert r["seq"] == first["seq"], r
+    check_attached(n, "seller/shipments", "seller/shipments-contract")
+    assert n.get("seller/twice-over")["version"] == "2.0.0"
+    for r in res:
+        if r["ok"] and r["changed"] and r["id"] != "seller/shipments":
+            assert n.get(r["id"])["seq"] == r["seq"] or \
+                r["id"] == "seller/twice-over", r
+    bundle = os.path.join(n.dir, "..", "all.bundle")
+    n.ok("export", "-o", bundle)
+    m = Node("check").start("checker")
+    got = m.ok("import", bundle)
+    assert got["added"] == len(n.products()), (got, len(n.products()))
+    assert m.products("--domain", "seller") == n.products(), "differs"
+
+
 def test_identical_republish_is_unchanged():
     n = Node("seller").start("seller")
     p = write("p.yaml", odps("Orders Daily"))
