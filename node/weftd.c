@@ -653,20 +653,32 @@ renew_cb(uv_timer_t *h)
 static void
 merge_cb(uv_timer_t *h)
 {
-    node    *n = h->data;
-    bool     more = false;
-    weft_err err;
+    static bool copied; /* a bulk copy ended: hand its memory back */
+    node       *n = h->data;
+    bool        more = false;
+    weft_err    err;
 
     /* A bulk copy under way: its commits leave the merging for after. */
     if (weft_now_us() / 1000 < n->copying_ms) {
         uv_timer_start(h, merge_cb, MERGE_TICK_MS, 0);
         return;
     }
+    if (n->copying_ms != 0) {
+        n->copying_ms = 0;
+        copied = true;
+    }
     err = index_merge(n, &more);
 
     if (err != WEFT_OK)
         log_msg(LOG_WARN, "merging the search index: %s (tried again in %d s)",
             weft_strerror(err), MERGE_RETRY_MS / 1000);
+    /* The copy's rings, replies and transactions were freed into the
+     * helpers' arenas and kept there (M_TRIM_THRESHOLD): a node that
+     * has taken in a catalog goes back to its quiet size once merged. */
+    if (copied && !more) {
+        malloc_trim(0);
+        copied = false;
+    }
     uv_timer_start(h, merge_cb,
         err != WEFT_OK ? MERGE_RETRY_MS
             : more     ? MERGE_TURN_MS
