@@ -75,8 +75,15 @@ sum_cb(void *ctx, store_val k, store_val v)
     char      id[WEFT_ID_MAX + 1];
     store_val env;
 
-    if (k.n > WEFT_ID_MAX || catalog_cur_env(w->t, k, v, &env) != WEFT_OK)
+    if (k.n > WEFT_ID_MAX)
         return 0;
+    if (catalog_cur_env(w->t, k, v, &env) != WEFT_OK) {
+        log_msg(LOG_WARN,
+            "store: the current summary of '%.*s' is not in its domain's log: "
+            "left out of the digest",
+            (int) k.n, (const char *) k.p);
+        return 0;
+    }
     memcpy(id, k.p, k.n);
     id[k.n] = 0;
     entry_hash(id, env.p, env.n, h);
@@ -352,6 +359,7 @@ catalog_summary(node *n, store_txn *t, pv_arena *a, const char *id, pv **out)
 static bool log_has(store_txn *t, const char *dom, uint64_t seq, store_val *v);
 
 typedef struct upgrade {
+    node      *node;
     store_txn *t;
     pv_arena  *a;
     char     **ids; /* entries to rewrite, and their seqs */
@@ -359,6 +367,41 @@ typedef struct upgrade {
     size_t     n, cap;
     weft_err   err;
 } upgrade;
+
+static weft_err seq_get(store_txn *t, const char *domain, uint64_t *out);
+static weft_err seq_put(store_txn *t, const char *domain, uint64_t seq);
+static weft_err advance(store_txn *t, const char *dom);
+
+/* upgrade_bad says which entry stops the upgrade, and why. */
+static int
+upgrade_bad(upgrade *u, store_val k, const char *why)
+{
+    log_msg(LOG_ERROR, "store upgrade: current entry '%.*s': %s",
+        (int) (k.n > WEFT_ID_MAX ? WEFT_ID_MAX : k.n), (const char *) k.p, why);
+    return u->err = WEFT_ESTORE;
+}
+
+/* upgrade_fill puts a current envelope its domain's log lacks there
+ * (a schema 1 store always put it in both: a damaged one), and moves the
+ * domain's mark so that no later summary takes its seq. */
+static weft_err
+upgrade_fill(upgrade *u, const char *dom, uint64_t seq, store_val v)
+{
+    uint8_t  lk[KEY_MAX + 1];
+    size_t   kl = keyseq(lk, dom, seq);
+    uint64_t hw;
+    weft_err err;
+
+    if (kl == 0)
+        return WEFT_ESTORE;
+    if ((err = store_put(u->t, STORE_LOG, lk, kl, v.p, v.n)) != WEFT_OK)
+        return err;
+    if (strcmp(dom, u->node->domain) != 0)
+        return advance(u->t, dom);
+    if ((err = seq_get(u->t, dom, &hw)) != WEFT_OK || hw >= seq)
+        return err;
+    return seq_put(u->t, dom, seq);
+}
 
 /* upgrade_cb notes a schema 1 entry id -> envelope as id -> seq, with
  * the envelope in its domain's log (where it has always been put too);
@@ -374,23 +417,19 @@ upgrade_cb(void *ctx, store_val k, store_val v)
 
     pv_arena_reset(u->a);
     if (k.n > WEFT_ID_MAX)
-        return u->err = WEFT_ESTORE;
+        return upgrade_bad(u, k, "id too long");
     if (v.n == 8)
         seq = (int64_t) store_be_u64(v.p);
     else if (proto_envelope_read(u->a, v.p, v.n, &sum, NULL) != WEFT_OK
         || (dom = pv_getstr(sum, "domain")) == NULL
         || (seq = pv_getint(sum, "seq", 0)) <= 0)
-        return u->err = WEFT_ESTORE;
+        return upgrade_bad(u, k, "not a signed summary");
     else if (log_has(u->t, dom, (uint64_t) seq, &held)) {
         if (held.n != v.n || memcmp(held.p, v.p, v.n) != 0)
-            return u->err = WEFT_ESTORE; /* two summaries under one seq */
-    } else {
-        uint8_t lk[KEY_MAX + 1];
-        size_t  kl = keyseq(lk, dom, (uint64_t) seq);
-
-        if (kl == 0 || (u->err = store_put(u->t, STORE_LOG, lk, kl, v.p, v.n)))
-            return u->err ? u->err : (u->err = WEFT_ESTORE);
-    }
+            return upgrade_bad(
+                u, k, "its domain's log holds another summary under its seq");
+    } else if ((u->err = upgrade_fill(u, dom, (uint64_t) seq, v)) != WEFT_OK)
+        return u->err;
     if (u->n == u->cap) {
         size_t    cap = u->cap ? u->cap * 2 : 1024;
         char    **ids = realloc(u->ids, cap * sizeof(*ids));
@@ -415,7 +454,7 @@ upgrade_cb(void *ctx, store_val k, store_val v)
 weft_err
 catalog_upgrade(node *n)
 {
-    upgrade         u = { 0 };
+    upgrade         u = { .node = n };
     store_val       v;
     uint8_t         b[8];
     struct timespec t0, t1;
@@ -423,11 +462,22 @@ catalog_upgrade(node *n)
 
     if ((err = store_begin(n->st, true, &u.t)) != WEFT_OK)
         return err;
-    if (store_get(u.t, STORE_META, "schema", 6, &v) == WEFT_OK
-        && v.n == strlen(CATALOG_SCHEMA)
-        && memcmp(v.p, CATALOG_SCHEMA, v.n) == 0) {
-        store_abort(u.t);
-        return WEFT_OK;
+    /* None: a store made before schemas were recorded (schema 1). */
+    if (store_get(u.t, STORE_META, "schema", 6, &v) == WEFT_OK) {
+        bool now = v.n == strlen(CATALOG_SCHEMA)
+            && memcmp(v.p, CATALOG_SCHEMA, v.n) == 0;
+
+        if (now || v.n != 1 || memcmp(v.p, "1", 1) != 0) {
+            /* Not one this weftd knows how to upgrade: a newer one's. */
+            if (!now)
+                log_msg(LOG_ERROR,
+                    "the store is of schema '%.*s', which this weftd "
+                    "(schema %s) does not know: run the weftd that wrote it",
+                    (int) (v.n > 16 ? 16 : v.n), (const char *) v.p,
+                    CATALOG_SCHEMA);
+            store_abort(u.t);
+            return now ? WEFT_OK : WEFT_ESTORE;
+        }
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if ((u.a = pv_arena_new((size_t) WEFT_SUMMARY_MAX * 64)) == NULL)
@@ -811,6 +861,7 @@ sign_store(node *n, store_txn *t, pv_arena *a, pv *sum, const spec *pre,
     uint8_t     k[KEY_MAX + 1];
     size_t      kl;
     weft_buf    env;
+    store_val   held;
     pv         *v;
     int         sev;
     weft_err    err;
@@ -832,6 +883,16 @@ sign_store(node *n, store_txn *t, pv_arena *a, pv *sum, const spec *pre,
         goto done;
     if ((kl = keyseq(k, n->domain, seq)) == 0) {
         err = WEFT_ETOOBIG;
+        goto done;
+    }
+    /* The log must not hold it yet: a current entry may point at it. */
+    if (store_get(t, STORE_LOG, k, kl, &held) == WEFT_OK) {
+        log_msg(LOG_ERROR,
+            "domain '%s': its log already holds seq %llu: the store's seq "
+            "(%llu) is behind its log; nothing published",
+            n->domain, (unsigned long long) seq,
+            (unsigned long long) (seq - 1));
+        err = WEFT_ESTORE;
         goto done;
     }
     *dirty = true;
@@ -1302,7 +1363,8 @@ publish_one(pub *p, ready *r, weft_diag *d)
                 p->n->domain, weft_strerror(err),
                 (unsigned long long) p->n->domain_max);
         else
-            weft_diagf(d, err, "%s: store: %s", p->file, weft_strerror(err));
+            weft_diagf(d, err, "%s: store: %s%s", p->file, weft_strerror(err),
+                err == WEFT_ESTORE ? " (the node's log says more)" : "");
     }
     if (err == WEFT_OK && p->verdict == NULL && sum != NULL)
         err = gov_judge(p->n, p->a, sum, &p->verdict);

@@ -796,21 +796,33 @@ mesh__prefetch(mesh *m)
 {
     const pv *ok, *envs;
     nng_msg  *msg;
-    plink    *l;
+    plink    *l, *q;
+    bool      held;
 
     /* The first link waiting for the loop with a sync reply in hand (a
      * link on the queue has no request in flight: nothing else touches
-     * its aio until link_done). */
-    pthread_mutex_lock(&m->mtx);
-    for (l = m->head; l != NULL; l = l->next)
-        if (l->op == OP_SYNC && l->ph == PH_RECV && l->pre_msg == NULL)
+     * its aio until link_done), unless one is taken already: one reply
+     * opened ahead at a time. Each turn that finds its reply failed or
+     * malformed marks it (link_done reports it) and tries the next. */
+    for (;;) {
+        pthread_mutex_lock(&m->mtx);
+        held = false;
+        l = NULL;
+        for (q = m->head; q != NULL; q = q->next)
+            if (q->pre_msg != NULL)
+                held = true;
+            else if (l == NULL && q->op == OP_SYNC && q->ph == PH_RECV
+                && !q->pre_skip)
+                l = q;
+        pthread_mutex_unlock(&m->mtx);
+        if (held || l == NULL)
+            return;
+        if (nng_aio_result(l->aio) == 0
+            && (msg = nng_aio_get_msg(l->aio)) != NULL
+            && (l->pre_rep = reply_decode(msg, &l->pre_a)) != NULL)
             break;
-    pthread_mutex_unlock(&m->mtx);
-    if (l == NULL || nng_aio_result(l->aio) != 0
-        || (msg = nng_aio_get_msg(l->aio)) == NULL)
-        return;
-    if ((l->pre_rep = reply_decode(msg, &l->pre_a)) == NULL)
-        return; /* link_done finds it malformed again, and says so */
+        l->pre_skip = true;
+    }
     nng_aio_set_msg(l->aio, NULL);
     l->pre_msg = msg;
     ok = pv_get(l->pre_rep, "ok");
@@ -829,6 +841,7 @@ link_done(plink *l)
     mesh_in  *in = NULL;
     int       rv = nng_aio_result(l->aio);
 
+    l->pre_skip = false;
     if (rv != 0) {
         link_down(l, nng_strerror(rv));
         return;

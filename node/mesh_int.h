@@ -51,6 +51,7 @@ typedef struct plink {
     pv_arena *pre_a;
     pv       *pre_rep;
     mesh_in  *pre_in;
+    bool      pre_skip; /* its reply is not one to take ahead */
 } plink;
 
 /* A descriptor being fetched from peers for a waiting CLI request. */

@@ -5,7 +5,11 @@
  * domain's log, and META "schema" said "1". Schema 2 keeps only the seq
  * in STORE_CUR; weftd upgrades a schema 1 store when it starts.
  *
- *   oldstore DIR     prints how many entries it rewrote
+ *   oldstore DIR               prints how many entries it rewrote
+ *   oldstore --schema S DIR    only sets META "schema" to S (a store of
+ *                              a layout this weft does not know)
+ *   oldstore --seq D N DIR     only sets domain D's seq to N (a damaged
+ *                              store whose seq is behind its log)
  */
 #include "store/store.h"
 
@@ -60,8 +64,21 @@ main(int argc, char **argv)
     weft_err   err;
     size_t     done = 0;
 
+    const char *schema = NULL, *dom = NULL;
+    uint8_t     seq[8];
+
+    if (argc == 4 && strcmp(argv[1], "--schema") == 0) {
+        schema = argv[2];
+        argv += 2;
+        argc -= 2;
+    } else if (argc == 5 && strcmp(argv[1], "--seq") == 0) {
+        dom = argv[2];
+        store_u64_be(seq, strtoull(argv[3], NULL, 10));
+        argv += 3;
+        argc -= 3;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: oldstore DIR\n");
+        fprintf(stderr, "usage: oldstore [--schema S | --seq D N] DIR\n");
         return 2;
     }
     if (store_open(argv[1], STORE_MAPSIZE_DEFAULT, false, &s, &d) != WEFT_OK) {
@@ -71,6 +88,19 @@ main(int argc, char **argv)
     if (store_begin(s, true, &t) != WEFT_OK) {
         store_close(s);
         return 1;
+    }
+    if (schema != NULL || dom != NULL) {
+        err = schema != NULL
+            ? store_put(t, STORE_META, "schema", 6, schema, strlen(schema))
+            : store_put(t, STORE_SEQ, dom, strlen(dom), seq, 8);
+        if (err != WEFT_OK)
+            store_abort(t);
+        else
+            err = store_commit(t);
+        if (err != WEFT_OK)
+            fprintf(stderr, "oldstore: %s\n", weft_strerror(err));
+        store_close(s);
+        return err != WEFT_OK;
     }
     err = store_each(t, STORE_CUR, NULL, 0, false, cur_cb, &w);
     for (size_t i = 0; err == WEFT_OK && !w.bad && i < w.n; i++) {

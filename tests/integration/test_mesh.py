@@ -727,6 +727,12 @@ def test_renewal_goes_through_every_summary_in_turns():
 
 # ---- a store of an earlier layout -----------------------------------------
 
+def oldstore(*args):
+    r = subprocess.run([OLDSTORE] + list(args), capture_output=True,
+                       text=True, timeout=CALL_TIMEOUT)
+    assert r.returncode == 0, (args, r.stdout, r.stderr)
+
+
 def test_store_of_schema_1_is_upgraded_in_place():
     """A store written before schema 2 (each current envelope in STORE_CUR
     as well as in the log: tests/oldstore puts a store back to it) is
@@ -771,6 +777,29 @@ def test_store_of_schema_1_is_upgraded_in_place():
     restart(a)
     assert "store upgraded" not in after_last_start(a)
     assert view(a) == before
+    # A schema this weftd does not know (a newer one's) is refused, and
+    # nothing is changed: it starts once the schema is one it knows.
+    a.stop()
+    oldstore("--schema", "3", a.dir)
+    code, err = a.try_start(None, "--listen", a.peer_url)
+    assert code != 0 and "the store is of schema '3'" in err, (code, err)
+    oldstore("--schema", "2", a.dir)
+    restart(a)
+    assert "store upgraded" not in after_last_start(a)
+    assert view(a) == before
+    # A damaged store whose seq is behind its log: publishing refuses
+    # rather than sign a second summary under a seq a product points at.
+    a.stop()
+    oldstore("--seq", "alpha", "3", a.dir)
+    restart(a)
+    rc, out, err = a.weft("publish", write("cargo3.yaml",
+                                           doc("cargo", "3.0.0")))
+    assert rc != 0 and "cargo3.yaml: store" in err, (rc, out, err)
+    assert "its log already holds seq 4" in a.log_text(), a.log_text()[-800:]
+    assert view(a) == before
+    a.stop()
+    oldstore("--seq", "alpha", "5", a.dir)
+    restart(a)
     # Publishing and the mesh go on from the upgraded store.
     r2 = a.publish(write("cargo2.yaml", doc("cargo", "2.0.0")))[0]
     restart(b)
