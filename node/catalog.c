@@ -368,9 +368,7 @@ typedef struct upgrade {
     weft_err   err;
 } upgrade;
 
-static weft_err seq_get(store_txn *t, const char *domain, uint64_t *out);
-static weft_err seq_put(store_txn *t, const char *domain, uint64_t seq);
-static weft_err advance(store_txn *t, const char *dom);
+static weft_err mark(node *n, store_txn *t, const char *dom, uint64_t seq);
 
 /* upgrade_bad says which entry stops the upgrade, and why. */
 static int
@@ -383,24 +381,19 @@ upgrade_bad(upgrade *u, store_val k, const char *why)
 
 /* upgrade_fill puts a current envelope its domain's log lacks there
  * (a schema 1 store always put it in both: a damaged one), and moves the
- * domain's mark so that no later summary takes its seq. */
+ * domain's mark as a summary received would. */
 static weft_err
 upgrade_fill(upgrade *u, const char *dom, uint64_t seq, store_val v)
 {
     uint8_t  lk[KEY_MAX + 1];
     size_t   kl = keyseq(lk, dom, seq);
-    uint64_t hw;
     weft_err err;
 
     if (kl == 0)
         return WEFT_ESTORE;
     if ((err = store_put(u->t, STORE_LOG, lk, kl, v.p, v.n)) != WEFT_OK)
         return err;
-    if (strcmp(dom, u->node->domain) != 0)
-        return advance(u->t, dom);
-    if ((err = seq_get(u->t, dom, &hw)) != WEFT_OK || hw >= seq)
-        return err;
-    return seq_put(u->t, dom, seq);
+    return mark(u->node, u->t, dom, seq);
 }
 
 /* upgrade_cb notes a schema 1 entry id -> envelope as id -> seq, with
@@ -856,15 +849,15 @@ static weft_err
 sign_store(node *n, store_txn *t, pv_arena *a, pv *sum, const spec *pre,
     pv **out, bool *dirty, pv **verdict)
 {
-    const char *id = pv_getstr(sum, "id");
-    uint64_t    seq = (uint64_t) pv_getint(sum, "seq", 0);
-    uint8_t     k[KEY_MAX + 1];
-    size_t      kl;
-    weft_buf    env;
-    store_val   held;
-    pv         *v;
-    int         sev;
-    weft_err    err;
+    const char     *id = pv_getstr(sum, "id");
+    uint64_t        seq = (uint64_t) pv_getint(sum, "seq", 0);
+    uint8_t         k[KEY_MAX + 1];
+    size_t          kl;
+    weft_buf        sealed;
+    const weft_buf *env = pre != NULL ? &pre->env : &sealed;
+    pv             *v;
+    int             sev;
+    weft_err        err;
 
     /* Judged before anything is written: what the policy rejects is not
      * published at all (the caller reports the reasons). */
@@ -874,37 +867,35 @@ sign_store(node *n, store_txn *t, pv_arena *a, pv *sum, const spec *pre,
         *verdict = v;
     if (policy_verdict(v) == POLICY_REJECT)
         return WEFT_EPOLICY;
-    weft_buf_init(&env, WEFT_SUMMARY_MAX + 256);
-    if (pre != NULL)
-        err = weft_buf_append(&env, pre->env.p, pre->env.len);
-    else
-        err = proto_envelope_seal(sum, n->key, &env);
-    if (err != WEFT_OK)
+    weft_buf_init(&sealed, WEFT_SUMMARY_MAX + 256);
+    if (pre == NULL && (err = proto_envelope_seal(sum, n->key, &sealed)))
         goto done;
     if ((kl = keyseq(k, n->domain, seq)) == 0) {
         err = WEFT_ETOOBIG;
         goto done;
     }
-    /* The log must not hold it yet: a current entry may point at it. */
-    if (store_get(t, STORE_LOG, k, kl, &held) == WEFT_OK) {
+    /* Into the log first, never over what it holds (a current entry may
+     * point at it): refused there, nothing is written. */
+    if ((err = store_put_new(t, STORE_LOG, k, kl, env->p, env->len))
+        == WEFT_EEXIST) {
         log_msg(LOG_ERROR,
             "domain '%s': its log already holds seq %llu: the store's seq "
             "(%llu) is behind its log; nothing published",
             n->domain, (unsigned long long) seq,
             (unsigned long long) (seq - 1));
         err = WEFT_ESTORE;
-        goto done;
     }
+    if (err != WEFT_OK)
+        goto done;
     *dirty = true;
-    if ((err = cur_put(t, id, env.p, env.len, sum, pre ? pre->ix : NULL))
+    if ((err = cur_put(t, id, env->p, env->len, sum, pre ? pre->ix : NULL))
         || (err = due_lower(n, t, pv_getint(sum, "expires", 0)))
         || (err = gov_record(n, t, a, sum, v, &sev))
-        || (err = store_put(t, STORE_LOG, k, kl, env.p, env.len))
         || (err = seq_put(t, n->domain, seq)))
         goto done;
     *out = sum;
 done:
-    weft_buf_free(&env);
+    weft_buf_free(&sealed);
     return err;
 }
 
@@ -1901,6 +1892,17 @@ advance(store_txn *t, const char *dom)
     return seq_put(t, dom, hw);
 }
 
+/* mark moves dom's seq for a summary with seq newly in its log: our own
+ * counter stays at or above every seq we ever signed, gaps or not (or
+ * the next publish would take one); another domain's mark is the seq it
+ * holds without gaps. */
+static weft_err
+mark(node *n, store_txn *t, const char *dom, uint64_t seq)
+{
+    return strcmp(dom, n->domain) == 0 ? own_seq_at_least(t, dom, seq)
+                                       : advance(t, dom);
+}
+
 /*
  * over drops a summary past the domain's bound (--domain-max): it is not
  * kept, and once all the domain's summaries up to the bound are held,
@@ -1965,12 +1967,9 @@ catalog_accept(node *n, store_txn *t, pv_arena *a, const pv *sum,
             dom, (unsigned long long) seq);
         return WEFT_OK;
     }
-    /* Every signed summary goes to the domain's log (history). Our own
-     * counter must stay at or above every seq we ever signed, gaps or
-     * not, or the next publish would reuse one. */
+    /* Every signed summary goes to the domain's log (history). */
     if ((err = store_put(t, STORE_LOG, k, kl, env, envlen))
-        || (err = strcmp(dom, n->domain) == 0 ? own_seq_at_least(t, dom, seq)
-                                              : advance(t, dom)))
+        || (err = mark(n, t, dom, seq)))
         return err;
     *out = ACCEPT_LOGGED;
     if (catalog_summary(n, t, a, id, &cur) == WEFT_OK

@@ -419,6 +419,19 @@ store_put(store_txn *t, store_table tab, const void *key, size_t klen,
 }
 
 weft_err
+store_put_new(store_txn *t, store_table tab, const void *key, size_t klen,
+    const void *val, size_t n)
+{
+    MDB_val k = { klen, (void *) key }, v = { n, (void *) val };
+    int     rc;
+
+    if (klen == 0 || klen > 511 || dup_sizes[tab] != 0)
+        return WEFT_EINVAL;
+    rc = mdb_put(t->txn, t->s->dbi[tab], &k, &v, MDB_NOOVERWRITE);
+    return rc == MDB_KEYEXIST ? WEFT_EEXIST : lmdb_err(rc);
+}
+
+weft_err
 store_append(store_txn *t, store_table tab, const void *key, size_t klen,
     const void *val, size_t n)
 {

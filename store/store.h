@@ -87,6 +87,11 @@ weft_err store_get(store_txn *t, store_table tab, const void *key, size_t klen,
 weft_err store_put(store_txn *t, store_table tab, const void *key, size_t klen,
     const void *val, size_t n);
 
+/* store_put_new puts key only if tab lacks it: WEFT_EEXIST (and nothing
+ * written) if it holds it already. */
+weft_err store_put_new(store_txn *t, store_table tab, const void *key,
+    size_t klen, const void *val, size_t n);
+
 /* store_append puts key, which must be above every key of tab, at its
  * end (MDB_APPEND: only the last page is written); WEFT_EEXIST if not. */
 weft_err store_append(store_txn *t, store_table tab, const void *key,

@@ -57,13 +57,12 @@ cur_cb(void *ctx, store_val k, store_val v)
 int
 main(int argc, char **argv)
 {
-    store     *s;
-    store_txn *t;
-    weft_diag  d = { "" };
-    walk       w = { NULL, 0, 0, 0 };
-    weft_err   err;
-    size_t     done = 0;
-
+    store      *s;
+    store_txn  *t;
+    weft_diag   d = { "" };
+    walk        w = { NULL, 0, 0, 0 };
+    weft_err    err;
+    size_t      done = 0;
     const char *schema = NULL, *dom = NULL;
     uint8_t     seq[8];
 

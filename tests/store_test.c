@@ -218,6 +218,13 @@ test_dups(store *s)
     CHECK(store_append(t, STORE_SEGN, "ap", 2, "v", 1) == WEFT_EEXIST);
     CHECK(store_append(t, STORE_SEGN, "b", 1, "v", 1) == WEFT_OK);
     CHECK(store_append(t, STORE_POST, "z", 1, "vvvv", 4) == WEFT_EINVAL);
+    /* A put that must not overwrite: the value held stays. */
+    CHECK(store_put_new(t, STORE_SEGN, "b", 1, "w", 1) == WEFT_EEXIST);
+    CHECK(store_get(t, STORE_SEGN, "b", 1, &v) == WEFT_OK && v.n == 1
+        && memcmp(v.p, "v", 1) == 0);
+    CHECK(store_put_new(t, STORE_SEGN, "c", 1, "w", 1) == WEFT_OK);
+    CHECK(store_del(t, STORE_SEGN, "c", 1) == WEFT_OK);
+    CHECK(store_put_new(t, STORE_POST, "z", 1, "vvvv", 4) == WEFT_EINVAL);
     CHECK(store_del_prefix(t, STORE_SEGN, "ap", 2, 120, &n) == WEFT_OK);
     CHECK_EQ_INT(n, 120);
     CHECK(store_del_prefix(t, STORE_SEGN, "ap", 2, 1000, &n) == WEFT_OK);
